@@ -1,0 +1,34 @@
+# custodes — the two commands a new machine needs: `make run` and `make test`.
+GO        ?= go
+BIN       := bin/custodes
+GOFLAGS   ?=
+GODOG_FORMAT ?= progress
+
+.PHONY: all build run test test-unit test-features vet fmt bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/custodes
+
+# A whole local cluster: three agents on loopback, Ctrl-C to stop.
+run: build
+	./$(BIN) dev
+
+# Every test, race detector on. Feature scenarios run under go test (godog).
+test: vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /features)
+
+test-features:
+	$(GO) test -race -count=1 -v ./features/ -godog.format=$(GODOG_FORMAT)
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin

@@ -1,0 +1,121 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/custodes/custodes/api"
+	"github.com/custodes/custodes/cluster"
+)
+
+// Config is one agent's whole configuration.
+type Config struct {
+	// HTTPAddr is the host:port to serve the API on; port 0 picks one.
+	HTTPAddr string
+	Cluster  cluster.Config
+	API      api.Config
+}
+
+// DefaultConfig returns a LAN agent's defaults.
+func DefaultConfig() Config {
+	return Config{HTTPAddr: "127.0.0.1:8500", Cluster: cluster.DefaultConfig(), API: api.DefaultConfig()}
+}
+
+// Validate checks the whole configuration. Until the listener resolves a
+// port 0, the cluster layer sees the HTTP bind address.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return fmt.Errorf("http address %q: %v", c.HTTPAddr, err)
+	}
+	if c.Cluster.HTTPAddr == "" {
+		c.Cluster.HTTPAddr = c.HTTPAddr
+	}
+	if err := c.Cluster.Validate(); err != nil {
+		return err
+	}
+	if c.API.LeaderWait <= 0 {
+		c.API.LeaderWait = c.Cluster.LeaderWait
+	}
+	if c.API.Logger == nil {
+		c.API.Logger = c.Cluster.Logger
+	}
+	return nil
+}
+
+// Agent is a running registry agent.
+type Agent struct {
+	cfg  Config
+	ln   net.Listener
+	srv  *http.Server
+	node *cluster.Node
+	api  *api.Server
+	done chan struct{}
+}
+
+// Start listens, joins or forms the cluster and serves the API.
+func Start(cfg Config) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("http listen: %w", err)
+	}
+	cfg.Cluster.HTTPAddr = ln.Addr().String()
+	node, err := cluster.New(cfg.Cluster)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, ln: ln, node: node, api: api.New(node, cfg.API), done: make(chan struct{})}
+	a.srv = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(a.done)
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cfg.Cluster.Logger.Error("http server stopped", "error", err)
+		}
+	}()
+	return a, nil
+}
+
+// Node is the agent's cluster layer.
+func (a *Agent) Node() *cluster.Node { return a.node }
+
+// HTTPAddr is the address the API is served on.
+func (a *Agent) HTTPAddr() string { return a.ln.Addr().String() }
+
+// Config returns the configuration with every port resolved, so a restart
+// with it comes back at the same addresses.
+func (a *Agent) Config() Config {
+	c := a.cfg
+	c.HTTPAddr = a.HTTPAddr()
+	c.Cluster.RaftAddr = a.node.RaftAddr()
+	c.Cluster.GossipAddr = a.node.GossipAddr()
+	return c
+}
+
+// Shutdown stops accepting requests, lets in-flight ones finish until ctx
+// ends (blocking queries are cut then), and stops the cluster layer
+// without leaving the Raft configuration.
+func (a *Agent) Shutdown(ctx context.Context) error {
+	err := a.srv.Shutdown(ctx)
+	if err != nil {
+		_ = a.srv.Close()
+	}
+	<-a.done
+	a.node.Shutdown()
+	a.api.Close()
+	return err
+}
+
+// Kill stops the agent abruptly, as a crash would (used by tests).
+func (a *Agent) Kill() {
+	_ = a.srv.Close()
+	<-a.done
+	a.node.Kill()
+	a.api.Close()
+}

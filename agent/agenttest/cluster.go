@@ -1,0 +1,234 @@
+// Package agenttest runs N real custodes agents in one process on loopback
+// with short timings, for Go tests and godog steps alike. Ports come from
+// :0; a restarted agent comes back at the addresses it had.
+package agenttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/custodes/custodes/agent"
+	"github.com/custodes/custodes/cluster"
+)
+
+// Cluster is a set of in-process agents. Agents[i] is nil while i is down.
+type Cluster struct {
+	Agents []*agent.Agent
+	cfgs   []agent.Config
+	root   string
+}
+
+// Options tune a test cluster.
+type Options struct {
+	// LogOutput receives every agent's logs (default: discarded; set
+	// CUSTODES_TEST_LOG=1 to see them on stderr).
+	LogOutput io.Writer
+	// Configure, if set, may change each agent's config before it starts.
+	Configure func(i int, c *agent.Config)
+}
+
+// Start starts n agents that bootstrap one cluster and waits for a leader.
+func Start(n int, opts Options) (*Cluster, error) {
+	root, err := os.MkdirTemp("", "custodes-test-")
+	if err != nil {
+		return nil, err
+	}
+	out := opts.LogOutput
+	if out == nil {
+		out = io.Discard
+		if os.Getenv("CUSTODES_TEST_LOG") != "" {
+			out = os.Stderr
+		}
+	}
+	c := &Cluster{Agents: make([]*agent.Agent, n), cfgs: make([]agent.Config, n), root: root}
+	for i := range n {
+		cfg := agent.DefaultConfig()
+		cfg.HTTPAddr = "127.0.0.1:0"
+		cfg.Cluster = cluster.TestConfig()
+		cfg.Cluster.NodeID = fmt.Sprintf("node%d", i+1)
+		cfg.Cluster.DataDir = fmt.Sprintf("%s/node%d", root, i+1)
+		cfg.Cluster.BootstrapExpect = n
+		cfg.Cluster.LogOutput = out
+		cfg.Cluster.Logger = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		if i > 0 {
+			cfg.Cluster.Join = []string{c.Agents[0].Node().GossipAddr()}
+		}
+		if opts.Configure != nil {
+			opts.Configure(i, &cfg)
+		}
+		a, err := agent.Start(cfg)
+		if err != nil {
+			c.Shutdown()
+			return nil, fmt.Errorf("start agent %d: %w", i+1, err)
+		}
+		c.Agents[i] = a
+		c.cfgs[i] = a.Config()
+	}
+	if _, err := c.WaitForLeader(10 * time.Second); err != nil {
+		c.Shutdown()
+		return nil, err
+	}
+	return c, nil
+}
+
+// URL is agent i's base URL.
+func (c *Cluster) URL(i int) string { return "http://" + c.cfgs[i].HTTPAddr }
+
+// Leader returns the index of the agent every live agent agrees leads, or -1.
+func (c *Cluster) Leader() int {
+	found := -1
+	for _, a := range c.Agents {
+		if a == nil {
+			continue
+		}
+		l, ok := a.Node().Leader()
+		if !ok {
+			return -1
+		}
+		j := c.indexOf(l.ID)
+		if found != -1 && j != found {
+			return -1
+		}
+		found = j
+	}
+	if found >= 0 && c.Agents[found] == nil {
+		return -1
+	}
+	return found
+}
+
+func (c *Cluster) indexOf(id string) int {
+	for i, cfg := range c.cfgs {
+		if cfg.Cluster.NodeID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Followers returns the indexes of live agents that are not the leader.
+func (c *Cluster) Followers() []int {
+	l := c.Leader()
+	var out []int
+	for i, a := range c.Agents {
+		if a != nil && i != l {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// WaitForLeader polls until every live agent agrees on a live leader that
+// can serve reads, and returns its index.
+func (c *Cluster) WaitForLeader(timeout time.Duration) (int, error) {
+	var l int
+	err := poll(timeout, func() bool {
+		l = c.Leader()
+		if l < 0 {
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err := c.Agents[l].Node().ReadIndex(ctx)
+		return err == nil
+	})
+	if err != nil {
+		return -1, fmt.Errorf("no leader within %s", timeout)
+	}
+	return l, nil
+}
+
+// WaitForIndex polls until every live agent has applied index.
+func (c *Cluster) WaitForIndex(index uint64, timeout time.Duration) error {
+	return poll(timeout, func() bool {
+		for _, a := range c.Agents {
+			if a != nil && a.Node().FSM().AppliedIndex() < index {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// WaitForVoters polls until the leader's Raft configuration has n voters.
+func (c *Cluster) WaitForVoters(n int, timeout time.Duration) error {
+	return poll(timeout, func() bool {
+		l := c.Leader()
+		if l < 0 {
+			return false
+		}
+		voters := 0
+		for _, s := range c.Agents[l].Node().Status().Servers {
+			if s.Suffrage == "Voter" {
+				voters++
+			}
+		}
+		return voters == n
+	})
+}
+
+// Kill stops agent i abruptly, as kill -9 would.
+func (c *Cluster) Kill(i int) {
+	if a := c.Agents[i]; a != nil {
+		a.Kill()
+		c.Agents[i] = nil
+	}
+}
+
+// Stop shuts agent i down gracefully.
+func (c *Cluster) Stop(i int) {
+	if a := c.Agents[i]; a != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Shutdown(ctx)
+		c.Agents[i] = nil
+	}
+}
+
+// Restart starts agent i again with its data dir and addresses.
+func (c *Cluster) Restart(i int) error {
+	if c.Agents[i] != nil {
+		return errors.New("agent is running")
+	}
+	cfg := c.cfgs[i]
+	var others []string
+	for j, a := range c.Agents {
+		if a != nil && j != i {
+			others = append(others, a.Node().GossipAddr())
+		}
+	}
+	cfg.Cluster.Join = others
+	a, err := agent.Start(cfg)
+	if err != nil {
+		return err
+	}
+	c.Agents[i] = a
+	return nil
+}
+
+// Shutdown stops every agent and removes their data.
+func (c *Cluster) Shutdown() {
+	for i := range c.Agents {
+		c.Kill(i)
+	}
+	_ = os.RemoveAll(c.root)
+}
+
+// poll calls cond every 10ms until it holds or timeout passes.
+func poll(timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("condition not met in time")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,48 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/custodes/custodes/cluster"
+	"github.com/labstack/echo/v4"
+)
+
+// alive handles GET /alive: the process answers.
+func (s *Server) alive(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "alive", "node_id": s.cluster.ID()})
+}
+
+// ready handles GET /ready: a leader is known and this agent has applied
+// what it knows to be committed.
+func (s *Server) ready(c echo.Context) error {
+	if !s.cluster.Ready() {
+		return c.JSON(http.StatusServiceUnavailable, errorBody{Error: "not ready: no leader known or log not yet applied"})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "node_id": s.cluster.ID()})
+}
+
+// adminRaft handles GET /admin/raft.
+func (s *Server) adminRaft(c echo.Context) error {
+	st := s.cluster.Status()
+	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(st.FSMIndex, 10))
+	return c.JSON(http.StatusOK, st)
+}
+
+// adminMembers handles GET /admin/members.
+func (s *Server) adminMembers(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"members": s.cluster.Members()})
+}
+
+// readIndex handles the internal call a follower makes to the leader.
+func (s *Server) readIndex(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	idx, err := s.cluster.ReadIndex(ctx)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, cluster.ReadIndexResponse{Index: idx, Leader: s.cluster.ID()})
+}

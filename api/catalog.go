@@ -1,0 +1,273 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/custodes/custodes/fsm"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+)
+
+// instanceView is an instance as the API shows it: never null lists.
+type instanceView struct {
+	ID            string            `json:"id"`
+	Name          string            `json:"name"`
+	Kind          string            `json:"kind"`
+	Version       string            `json:"version"`
+	Address       string            `json:"address"`
+	Tags          []string          `json:"tags"`
+	Meta          map[string]string `json:"meta"`
+	ChangeVersion uint64            `json:"change_version"`
+	RegisteredAt  time.Time         `json:"registered_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+	CreateIndex   uint64            `json:"create_index"`
+	ModifyIndex   uint64            `json:"modify_index"`
+}
+
+func viewOf(in fsm.Instance) instanceView {
+	v := instanceView(in)
+	if v.Tags == nil {
+		v.Tags = []string{}
+	}
+	if v.Meta == nil {
+		v.Meta = map[string]string{}
+	}
+	return v
+}
+
+func viewsOf(list []fsm.Instance) []instanceView {
+	out := make([]instanceView, len(list))
+	for i, in := range list {
+		out[i] = viewOf(in)
+	}
+	return out
+}
+
+// register handles POST /register (on the leader; see forwardWrites).
+func (s *Server) register(c echo.Context) error {
+	body, err := readBody(c.Response(), c.Request())
+	if err != nil {
+		return err
+	}
+	var b registerBody
+	if err := decodeJSON(body, &b); err != nil {
+		return err
+	}
+	if err := b.validate(); err != nil {
+		return err
+	}
+	req := &fsm.RegisterRequest{
+		ID: uuid.NewString(), Name: b.Name, Address: b.Address, Version: b.Version,
+		Kind: b.Kind, Tags: b.Tags, Meta: b.Meta, Now: time.Now().UTC(),
+	}
+	resp, _, err := s.cluster.Apply(fsm.RegisterRequestType, req)
+	if err != nil {
+		return err
+	}
+	res := resp.(*fsm.Result)
+	status := http.StatusOK
+	if res.Change == fsm.Created {
+		status = http.StatusCreated
+	}
+	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(res.Index, 10))
+	return c.JSON(status, res)
+}
+
+// updateInstance handles PUT /instance/{id}.
+func (s *Server) updateInstance(c echo.Context) error {
+	body, err := readBody(c.Response(), c.Request())
+	if err != nil {
+		return err
+	}
+	var b updateBody
+	if err := decodeJSON(body, &b); err != nil {
+		return err
+	}
+	if err := b.validate(); err != nil {
+		return err
+	}
+	req := &fsm.UpdateInstanceRequest{
+		ID: c.Param("id"), Version: b.Version, Kind: b.Kind, Address: b.Address,
+		Tags: b.Tags, Meta: b.Meta, Now: time.Now().UTC(),
+	}
+	return s.applyInstance(c, fsm.UpdateInstanceRequestType, req)
+}
+
+// deleteInstance handles DELETE /instance/{id}.
+func (s *Server) deleteInstance(c echo.Context) error {
+	return s.applyInstance(c, fsm.DeregisterRequestType, &fsm.DeregisterRequest{ID: c.Param("id")})
+}
+
+func (s *Server) applyInstance(c echo.Context, t fsm.MessageType, req any) error {
+	resp, _, err := s.cluster.Apply(t, req)
+	if err != nil {
+		if err == fsm.ErrNotFound {
+			return fmt.Errorf("instance %q: %w", c.Param("id"), err)
+		}
+		if err == fsm.ErrConflict {
+			return fmt.Errorf("%w: another instance of this service already has that address", err)
+		}
+		return err
+	}
+	res := resp.(*fsm.Result)
+	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(res.Index, 10))
+	return c.JSON(http.StatusOK, res)
+}
+
+// consistentRead performs the read's consistency step: by default a
+// linearizable read index; with ?stale, none.
+func (s *Server) consistentRead(c echo.Context) error {
+	if _, stale := c.QueryParams()["stale"]; stale {
+		return nil
+	}
+	_, err := s.cluster.ConsistentRead(c.Request().Context())
+	return err
+}
+
+// serviceAnswer is the body of GET /service/{name}.
+type serviceAnswer struct {
+	Name      string         `json:"name"`
+	Address   string         `json:"address"`
+	Instances []instanceView `json:"instances"`
+	Index     uint64         `json:"index"`
+}
+
+// service handles GET /service/{name}[?version=][&index=&wait=][&stale].
+func (s *Server) service(c echo.Context) error {
+	name := c.Param("name")
+	if err := validateName("service name", name); err != nil {
+		return err
+	}
+	version := c.QueryParam("version")
+	minIndex, wait, err := s.blockingParams(c)
+	if err != nil {
+		return err
+	}
+	if err := s.consistentRead(c); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var cancel context.CancelFunc = func() {}
+	if minIndex > 0 {
+		ctx, cancel = context.WithTimeout(ctx, wait)
+	}
+	defer cancel()
+	for {
+		list, index, changed := s.cluster.FSM().Service(name, version)
+		index = max(index, 1) // 0 would make "block until > 0" return at once forever
+		if index > minIndex || ctx.Err() != nil {
+			c.Response().Header().Set(HeaderIndex, strconv.FormatUint(index, 10))
+			if len(list) == 0 {
+				if version != "" {
+					return fmt.Errorf("%w: no instance of service %q has version %q", ErrNotFound, name, version)
+				}
+				return fmt.Errorf("%w: service %q has no instances", ErrNotFound, name)
+			}
+			return c.JSON(http.StatusOK, serviceAnswer{
+				Name: name, Address: list[s.next(name, len(list))].Address,
+				Instances: viewsOf(list), Index: index,
+			})
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// next rotates through a service's instances, per agent, without Raft.
+func (s *Server) next(name string, n int) int {
+	v, _ := s.rotation.LoadOrStore(name, new(atomic.Uint64))
+	return int((v.(*atomic.Uint64).Add(1) - 1) % uint64(n))
+}
+
+// blockingParams parses ?index=N&wait=D. wait defaults to, and is capped
+// at, MaxBlockingWait.
+func (s *Server) blockingParams(c echo.Context) (uint64, time.Duration, error) {
+	raw := c.QueryParam("index")
+	wait := s.cfg.MaxBlockingWait
+	if w := c.QueryParam("wait"); w != "" {
+		d, err := time.ParseDuration(w)
+		if err != nil || d < 0 {
+			return 0, 0, invalidf("wait %q is not a duration such as 30s or 5m", w)
+		}
+		wait = min(d, s.cfg.MaxBlockingWait)
+	}
+	if raw == "" {
+		return 0, wait, nil
+	}
+	idx, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		return 0, 0, invalidf("index %q is not a non-negative integer", raw)
+	}
+	return idx, wait, nil
+}
+
+// servicesAnswer is the body of GET /services.
+type servicesAnswer struct {
+	Services []serviceEntry `json:"services"`
+	Page     int            `json:"page"`
+	PerPage  int            `json:"per_page"`
+	Total    int            `json:"total"`
+}
+
+type serviceEntry struct {
+	Name      string         `json:"name"`
+	Instances []instanceView `json:"instances"`
+}
+
+func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
+	raw := c.QueryParam(name)
+	if raw == "" {
+		return def, nil
+	}
+	v, err := strconv.Atoi(raw)
+	if err != nil || v < lo || v > hi {
+		return 0, invalidf("%s %q must be a whole number from %d to %d", name, raw, lo, hi)
+	}
+	return v, nil
+}
+
+// services handles GET /services[?page=&per_page=].
+func (s *Server) services(c echo.Context) error {
+	page, err := intParam(c, "page", 1, 1, 1<<30)
+	if err != nil {
+		return err
+	}
+	perPage, err := intParam(c, "per_page", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	if err := s.consistentRead(c); err != nil {
+		return err
+	}
+	f := s.cluster.FSM()
+	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(f.AppliedIndex(), 10))
+	names := f.ServiceNames()
+	ans := servicesAnswer{Services: []serviceEntry{}, Page: page, PerPage: perPage, Total: len(names)}
+	start := (page - 1) * perPage
+	for i := start; i < len(names) && i < start+perPage; i++ {
+		list, _, _ := f.Service(names[i], "")
+		ans.Services = append(ans.Services, serviceEntry{Name: names[i], Instances: viewsOf(list)})
+	}
+	return c.JSON(http.StatusOK, ans)
+}
+
+// instance handles GET /instance/{id}.
+func (s *Server) instance(c echo.Context) error {
+	if err := s.consistentRead(c); err != nil {
+		return err
+	}
+	f := s.cluster.FSM()
+	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(f.AppliedIndex(), 10))
+	inst, ok := f.Instance(c.Param("id"))
+	if !ok {
+		return fmt.Errorf("%w: instance %q", ErrNotFound, c.Param("id"))
+	}
+	return c.JSON(http.StatusOK, viewOf(inst))
+}

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/fsm"
+	"github.com/labstack/echo/v4"
+)
+
+// Cluster is what the handlers need from the agent's cluster layer
+// (declared here, by its consumer; *cluster.Node implements it).
+type Cluster interface {
+	ID() string
+	FSM() *fsm.FSM
+	IsLeader() bool
+	Apply(t fsm.MessageType, req any) (any, uint64, error)
+	Leader() (cluster.LeaderInfo, bool)
+	WaitForLeader(ctx context.Context) (cluster.LeaderInfo, error)
+	ReadIndex(ctx context.Context) (uint64, error)
+	ConsistentRead(ctx context.Context) (uint64, error)
+	Status() cluster.RaftStatus
+	Members() []cluster.Member
+	Ready() bool
+}
+
+// Config tunes the HTTP layer.
+type Config struct {
+	// LeaderWait bounds how long a write waits for a leader (then 503).
+	LeaderWait time.Duration
+	// ForwardTimeout bounds one forwarded write's round trip to the leader.
+	ForwardTimeout time.Duration
+	// MaxBlockingWait caps ?wait= on blocking reads.
+	MaxBlockingWait time.Duration
+	Logger          *slog.Logger
+}
+
+// DefaultConfig returns the HTTP layer's defaults.
+func DefaultConfig() Config {
+	return Config{LeaderWait: 5 * time.Second, ForwardTimeout: 15 * time.Second, MaxBlockingWait: 5 * time.Minute}
+}
+
+// Server holds the echo router and what its handlers share.
+type Server struct {
+	e       *echo.Echo
+	cluster Cluster
+	cfg     Config
+	log     *slog.Logger
+	fwd     *http.Client
+	// rotation picks the next instance per service name for "address".
+	rotation sync.Map // name -> *atomic.Uint64
+}
+
+// New builds the router for one agent.
+func New(c Cluster, cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cluster: c,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		fwd: &http.Client{
+			Timeout: cfg.ForwardTimeout,
+			// Redirects are the leader's answer, passed on as they are.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			Transport: &http.Transport{
+				MaxIdleConns:        512,
+				MaxIdleConnsPerHost: 256,
+				IdleConnTimeout:     90 * time.Second,
+				DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+			},
+		},
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(s.servedBy)
+
+	e.GET("/alive", s.alive)
+	e.GET("/ready", s.ready)
+
+	e.POST("/register", s.register, s.forwardWrites)
+	e.GET("/service/:name", s.service)
+	e.GET("/services", s.services)
+	e.GET("/instance/:id", s.instance)
+	e.PUT("/instance/:id", s.updateInstance, s.forwardWrites)
+	e.DELETE("/instance/:id", s.deleteInstance, s.forwardWrites)
+
+	e.GET("/admin/raft", s.adminRaft)
+	e.GET("/admin/members", s.adminMembers)
+	e.GET(cluster.ReadIndexPath, s.readIndex)
+	s.e = e
+	return s
+}
+
+// Handler is the agent's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// Close releases the forwarding client's idle connections.
+func (s *Server) Close() { s.fwd.CloseIdleConnections() }
+
+// servedBy names the agent on every answer.
+func (s *Server) servedBy(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(HeaderServedBy, s.cluster.ID())
+		return next(c)
+	}
+}
+
+// Response headers.
+const (
+	HeaderIndex     = "X-Custodes-Index"
+	HeaderServedBy  = "X-Custodes-Served-By"
+	headerForwarded = "X-Custodes-Forwarded-By"
+	headerNotLeader = "X-Custodes-Not-Leader"
+)

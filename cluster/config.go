@@ -1,0 +1,134 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+)
+
+// Config holds everything one registry agent's cluster layer needs.
+type Config struct {
+	NodeID  string
+	DataDir string
+	// RaftAddr and GossipAddr are host:port to bind; port 0 picks a free one.
+	RaftAddr   string
+	GossipAddr string
+	// HTTPAddr is the agent's HTTP address as other agents reach it; gossip
+	// carries it so followers can forward to the leader.
+	HTTPAddr string
+	// BootstrapExpect: bootstrap once this many registry agents are seen and
+	// none has Raft state. 0 means never bootstrap (join an existing cluster).
+	BootstrapExpect int
+	// Join lists gossip addresses of agents to contact at start.
+	Join []string
+
+	// Raft timings.
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	SnapshotThreshold  uint64
+	SnapshotInterval   time.Duration
+	TrailingLogs       uint64
+
+	// Gossip timings (memberlist).
+	GossipInterval time.Duration
+	ProbeInterval  time.Duration
+	ProbeTimeout   time.Duration
+	SuspicionMult  int
+
+	// ReconcileInterval is how often the leader reconciles gossip membership
+	// into the Raft configuration even without membership events.
+	ReconcileInterval time.Duration
+	// LeaderWait bounds how long a call waits for a leader before failing
+	// with ErrNoLeader.
+	LeaderWait time.Duration
+	// ApplyTimeout bounds how long a write may wait to be enqueued.
+	ApplyTimeout time.Duration
+
+	// Logger is custodes' own log; LogOutput receives Raft's and memberlist's.
+	Logger    *slog.Logger
+	LogOutput io.Writer
+	LogLevel  string
+}
+
+// DefaultConfig returns timings for agents on one LAN.
+func DefaultConfig() Config {
+	return Config{
+		RaftAddr:           "127.0.0.1:7001",
+		GossipAddr:         "127.0.0.1:7002",
+		HeartbeatTimeout:   400 * time.Millisecond,
+		ElectionTimeout:    400 * time.Millisecond,
+		LeaderLeaseTimeout: 200 * time.Millisecond,
+		CommitTimeout:      20 * time.Millisecond,
+		SnapshotThreshold:  8192,
+		SnapshotInterval:   60 * time.Second,
+		TrailingLogs:       10240,
+		GossipInterval:     100 * time.Millisecond,
+		ProbeInterval:      500 * time.Millisecond,
+		ProbeTimeout:       250 * time.Millisecond,
+		SuspicionMult:      3,
+		ReconcileInterval:  10 * time.Second,
+		LeaderWait:         5 * time.Second,
+		ApplyTimeout:       5 * time.Second,
+		LogLevel:           "warn",
+	}
+}
+
+// TestConfig returns short timings for in-process clusters on loopback.
+func TestConfig() Config {
+	c := DefaultConfig()
+	c.RaftAddr, c.GossipAddr = "127.0.0.1:0", "127.0.0.1:0"
+	c.HeartbeatTimeout = 100 * time.Millisecond
+	c.ElectionTimeout = 100 * time.Millisecond
+	c.LeaderLeaseTimeout = 50 * time.Millisecond
+	c.CommitTimeout = 5 * time.Millisecond
+	c.GossipInterval = 50 * time.Millisecond
+	c.ProbeInterval = 200 * time.Millisecond
+	c.ProbeTimeout = 100 * time.Millisecond
+	c.ReconcileInterval = time.Second
+	c.LeaderWait = 5 * time.Second
+	c.LogLevel = "error"
+	return c
+}
+
+// Validate checks the configuration and fills in what can be derived.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.NodeID == "" {
+		errs = append(errs, errors.New("node id is required"))
+	} else if strings.ContainsAny(c.NodeID, " \t\n/") || len(c.NodeID) > 64 {
+		errs = append(errs, fmt.Errorf("node id %q: at most 64 characters, no spaces or slashes", c.NodeID))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir is required"))
+	}
+	for name, addr := range map[string]string{"raft": c.RaftAddr, "gossip": c.GossipAddr, "http": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s address %q: %v", name, addr, err))
+		}
+	}
+	if c.BootstrapExpect < 0 {
+		errs = append(errs, errors.New("bootstrap-expect must not be negative"))
+	}
+	if c.BootstrapExpect == 0 && len(c.Join) == 0 {
+		errs = append(errs, errors.New("give --bootstrap-expect N to form a new cluster, or --join to join one"))
+	}
+	if c.LeaderLeaseTimeout > c.HeartbeatTimeout {
+		errs = append(errs, errors.New("leader lease timeout must not exceed the heartbeat timeout"))
+	}
+	if c.ProbeTimeout >= c.ProbeInterval {
+		errs = append(errs, errors.New("gossip probe timeout must be shorter than the probe interval"))
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.LogOutput == nil {
+		c.LogOutput = io.Discard
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,19 @@
+package cluster
+
+import "errors"
+
+// Sentinel errors, matched with errors.Is and mapped to HTTP status codes in
+// one place (the api package's error handler).
+var (
+	// ErrNotLeader: this agent is not the leader; the call must go to it.
+	ErrNotLeader = errors.New("not the leader")
+	// ErrNoLeader: no leader is known within the wait bound.
+	ErrNoLeader = errors.New("no cluster leader")
+	// ErrLeadershipLost: leadership was lost while a write was in flight;
+	// the write may or may not have been committed.
+	ErrLeadershipLost = errors.New("leadership lost while committing; the outcome is unknown")
+	// ErrShutdown: the agent is shutting down.
+	ErrShutdown = errors.New("agent is shutting down")
+	// ErrTimeout: the cluster did not answer in time.
+	ErrTimeout = errors.New("timed out waiting for the cluster")
+)

@@ -1,0 +1,193 @@
+package cluster
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// monitorLeadership turns Raft's leadership notifications into
+// establishLeadership / revokeLeadership calls, mirror images of each other.
+// Leader-only work runs under a context that revocation cancels.
+func (n *Node) monitorLeadership() {
+	defer n.wg.Done()
+	var stop func() // non-nil while leader: cancels leader work and waits for it
+	establish := func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			n.leaderLoop(ctx)
+		}()
+		stop = func() { cancel(); <-done }
+	}
+	revoke := func() {
+		if stop == nil {
+			return
+		}
+		stop()
+		stop = nil
+		n.leaderMu.Lock()
+		n.readyCh = make(chan struct{})
+		n.leaderMu.Unlock()
+		n.cfg.Logger.Info("leadership revoked", "node", n.cfg.NodeID)
+	}
+	for {
+		select {
+		case isLeader := <-n.notifyCh:
+			if isLeader && stop == nil {
+				establish()
+			} else if !isLeader {
+				revoke()
+			}
+		case <-n.shutdownCh:
+			revoke()
+			return
+		}
+	}
+}
+
+// leaderLoop is the leader's work for one term: a Barrier so the FSM holds
+// everything committed before this term (only then may it serve read
+// indexes), a full reconcile, then a reconcile per membership event and
+// periodically.
+func (n *Node) leaderLoop(ctx context.Context) {
+	n.cfg.Logger.Info("leadership established", "node", n.cfg.NodeID)
+	for {
+		if err := n.raft.Barrier(n.cfg.ApplyTimeout).Error(); err == nil {
+			break
+		} else if ctx.Err() != nil {
+			return
+		} else {
+			n.cfg.Logger.Warn("barrier failed, retrying", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	n.leaderMu.Lock()
+	select {
+	case <-n.readyCh:
+	default:
+		close(n.readyCh)
+	}
+	n.leaderMu.Unlock()
+
+	n.reconcile()
+	t := time.NewTicker(n.cfg.ReconcileInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.gossip.events:
+			n.reconcile()
+		case <-t.C:
+			n.reconcile()
+		}
+	}
+}
+
+// reconcile brings the Raft configuration in line with gossip: every alive
+// registry agent is a voter at the address it advertises. Adding is
+// idempotent: a server already present at the same address is skipped.
+func (n *Node) reconcile() {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return
+	}
+	known := map[raft.ServerID]raft.ServerAddress{}
+	for _, s := range f.Configuration().Servers {
+		known[s.ID] = s.Address
+	}
+	for _, m := range n.gossip.list() {
+		if m.Role != RoleRegistry || m.State != "alive" || m.Raft == "" {
+			continue
+		}
+		if addr, ok := known[raft.ServerID(m.Name)]; ok && addr == raft.ServerAddress(m.Raft) {
+			continue
+		}
+		n.cfg.Logger.Info("adding raft peer", "id", m.Name, "raft", m.Raft)
+		err := n.raft.AddVoter(raft.ServerID(m.Name), raft.ServerAddress(m.Raft), 0, n.cfg.ApplyTimeout).Error()
+		if err != nil {
+			n.cfg.Logger.Warn("add raft peer failed", "id", m.Name, "error", err)
+		}
+	}
+}
+
+// bootstrapLoop bootstraps the cluster once BootstrapExpect registry agents
+// with the same expectation are alive in gossip and none of them has Raft
+// state. Every agent that sees the same set bootstraps with the identical
+// configuration (sorted by id), which Raft treats as one bootstrap; an agent
+// that sees a bootstrapped peer leaves it to the leader to add it.
+func (n *Node) bootstrapLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.shutdownCh:
+			return
+		case <-t.C:
+		}
+		if n.raft.State() == raft.Leader || n.raft.LastIndex() > 0 {
+			n.gossip.setBootstrapped()
+			return
+		}
+		var servers []raft.Server
+		other := false
+		for _, m := range n.gossip.list() {
+			if m.Role != RoleRegistry || m.State != "alive" {
+				continue
+			}
+			if m.bootstrapped {
+				other = true
+				break
+			}
+			if m.expect != n.cfg.BootstrapExpect {
+				n.cfg.Logger.Warn("peer expects a different cluster size; not bootstrapping",
+					"peer", m.Name, "peer_expect", m.expect, "expect", n.cfg.BootstrapExpect)
+				servers = nil
+				break
+			}
+			servers = append(servers, raft.Server{ID: raft.ServerID(m.Name), Address: raft.ServerAddress(m.Raft), Suffrage: raft.Voter})
+		}
+		if other {
+			n.cfg.Logger.Info("a peer already has cluster state; waiting to be added")
+			return
+		}
+		if len(servers) < n.cfg.BootstrapExpect {
+			continue
+		}
+		sort.Slice(servers, func(i, j int) bool { return servers[i].ID < servers[j].ID })
+		err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error()
+		if err != nil && err != raft.ErrCantBootstrap {
+			n.cfg.Logger.Error("bootstrap failed", "error", err)
+			continue
+		}
+		n.cfg.Logger.Info("bootstrapped cluster", "servers", len(servers))
+		n.gossip.setBootstrapped()
+		return
+	}
+}
+
+// retryJoin keeps trying the --join addresses until one answers.
+func (n *Node) retryJoin() {
+	defer n.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.shutdownCh:
+			return
+		case <-t.C:
+			if err := n.gossip.join(n.cfg.Join); err == nil {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// ReadIndexPath is the internal HTTP call a follower makes to the leader to
+// learn a read index. The api package mounts it; cluster only calls it.
+const ReadIndexPath = "/internal/read-index"
+
+// ReadIndexResponse is the leader's answer on ReadIndexPath.
+type ReadIndexResponse struct {
+	Index  uint64 `json:"index"`
+	Leader string `json:"leader"`
+}
+
+// verifyLoop coalesces leadership checks: every request queued while one
+// VerifyLeader round is pending is answered by the next round, which starts
+// after they were queued (so after each caller read its index). One round
+// of heartbeats then serves any number of concurrent reads.
+func (n *Node) verifyLoop() {
+	defer n.wg.Done()
+	for {
+		var batch []chan error
+		select {
+		case <-n.shutdownCh:
+			return
+		case ch := <-n.verifyCh:
+			batch = append(batch, ch)
+		}
+	drain:
+		for {
+			select {
+			case ch := <-n.verifyCh:
+				batch = append(batch, ch)
+			default:
+				break drain
+			}
+		}
+		err := n.raft.VerifyLeader().Error()
+		if err != nil {
+			err = raftError(err)
+		}
+		for _, ch := range batch {
+			ch <- err
+		}
+	}
+}
+
+// ReadIndex is the leader's half of a linearizable read: once this leader
+// has applied everything from earlier terms, it notes its applied index,
+// confirms with a quorum that it is still the leader, and returns the index.
+// Every write acknowledged before the call is at or below it.
+func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
+	if !n.IsLeader() {
+		return 0, ErrNotLeader
+	}
+	n.leaderMu.Lock()
+	ready := n.readyCh
+	n.leaderMu.Unlock()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return 0, ErrTimeout
+	case <-n.shutdownCh:
+		return 0, ErrShutdown
+	}
+	index := n.fsm.AppliedIndex()
+	reply := make(chan error, 1)
+	select {
+	case n.verifyCh <- reply:
+	case <-ctx.Done():
+		return 0, ErrTimeout
+	}
+	select {
+	case err := <-reply:
+		if err != nil {
+			return 0, err
+		}
+		return index, nil
+	case <-ctx.Done():
+		return 0, ErrTimeout
+	}
+}
+
+// ConsistentRead makes the local replica fit for a linearizable read: it
+// obtains a read index (locally on the leader, from the leader otherwise)
+// and waits until this replica has applied that far. It returns the index.
+func (n *Node) ConsistentRead(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.LeaderWait)
+	defer cancel()
+	for {
+		index, err := n.readIndexOnce(ctx)
+		if err == nil {
+			if err := n.fsm.WaitForIndex(ctx, index); err != nil {
+				return 0, ErrTimeout
+			}
+			return index, nil
+		}
+		// Leadership moved between looking it up and asking: try again
+		// until the bound, then report that no leader answered.
+		select {
+		case <-ctx.Done():
+			if err == ErrNotLeader || err == ErrNoLeader {
+				return 0, ErrNoLeader
+			}
+			return 0, err
+		case <-n.shutdownCh:
+			return 0, ErrShutdown
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) readIndexOnce(ctx context.Context) (uint64, error) {
+	if n.IsLeader() {
+		return n.ReadIndex(ctx)
+	}
+	leader, ok := n.Leader()
+	if !ok || leader.ID == n.cfg.NodeID {
+		return 0, ErrNoLeader
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+leader.HTTP+ReadIndexPath, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return 0, ErrNoLeader
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, ErrNotLeader
+	}
+	var out ReadIndexResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return 0, fmt.Errorf("read index from leader: %w", err)
+	}
+	return out.Index, nil
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/custodes/custodes/agent"
+)
+
+// agentFlags binds one agent's flags to cfg.
+func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
+	c := &cfg.Cluster
+	fs.StringVar(&c.NodeID, "node-id", "", "unique, stable id of this agent (required)")
+	fs.StringVar(&c.DataDir, "data-dir", "", "directory for the Raft log, stable store and snapshots (required)")
+	fs.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "HTTP API address host:port")
+	fs.StringVar(&c.RaftAddr, "raft", c.RaftAddr, "Raft transport address host:port")
+	fs.StringVar(&c.GossipAddr, "gossip", c.GossipAddr, "gossip (memberlist) address host:port")
+	fs.IntVar(&c.BootstrapExpect, "bootstrap-expect", 0, "bootstrap a new cluster once this many agents are seen")
+	fs.Func("join", "comma-separated gossip addresses of agents to join", func(v string) error {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				c.Join = append(c.Join, a)
+			}
+		}
+		return nil
+	})
+	fs.DurationVar(&c.HeartbeatTimeout, "raft-heartbeat-timeout", c.HeartbeatTimeout, "Raft heartbeat timeout")
+	fs.DurationVar(&c.ElectionTimeout, "raft-election-timeout", c.ElectionTimeout, "Raft election timeout")
+	fs.DurationVar(&c.LeaderLeaseTimeout, "raft-leader-lease-timeout", c.LeaderLeaseTimeout, "Raft leader lease timeout")
+	fs.DurationVar(&c.ProbeInterval, "gossip-probe-interval", c.ProbeInterval, "gossip failure-detection probe interval")
+	fs.DurationVar(&c.LeaderWait, "leader-wait", c.LeaderWait, "how long a request waits for a leader before 503")
+	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runAgent(args []string, stdout, stderr io.Writer) int {
+	cfg := agent.DefaultConfig()
+	var level string
+	fs := flag.NewFlagSet("custodes agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	agentFlags(fs, &cfg, &level)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	logger, err := newLogger(stderr, level)
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes agent:", err)
+		return 2
+	}
+	cfg.Cluster.Logger, cfg.Cluster.LogOutput, cfg.Cluster.LogLevel = logger, stderr, level
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, "custodes agent:", err)
+		return 2
+	}
+	a, err := agent.Start(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes agent:", err)
+		return 1
+	}
+	logger.Info("agent started", "node", cfg.Cluster.NodeID, "http", a.HTTPAddr(),
+		"raft", a.Node().RaftAddr(), "gossip", a.Node().GossipAddr())
+	waitForSignal()
+	logger.Info("shutting down", "node", cfg.Cluster.NodeID)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = a.Shutdown(ctx)
+	return 0
+}
+
+func waitForSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	<-ch
+	signal.Stop(ch)
+}

@@ -1,0 +1,48 @@
+// Command custodes is the registry agent and its tools, one binary with
+// subcommands: agent, dev, version.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `custodes — a Raft-replicated service registry
+
+Usage:
+  custodes agent   --node-id ID --data-dir DIR --http HOST:PORT --raft HOST:PORT --gossip HOST:PORT
+                   [--bootstrap-expect N] [--join ADDR,ADDR,...]
+  custodes dev     [--data-dir DIR] [--nodes 3] [--port-base 8500]
+  custodes version
+
+Run "custodes COMMAND -h" for a command's flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "agent":
+		return runAgent(args[1:], stdout, stderr)
+	case "dev":
+		return runDev(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "custodes", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "custodes: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
