@@ -53,6 +53,9 @@ type memberEvent struct {
 type gossip struct {
 	ml     *memberlist.Memberlist
 	events chan memberEvent
+	// bound is the gossip address actually bound (port 0 resolved), read
+	// once at start: memberlist's LocalNode is not safe to read later.
+	bound string
 
 	mu      sync.RWMutex
 	self    meta
@@ -117,13 +120,9 @@ func newGossip(cfg *Config, self meta, logger hclog.Logger) (*gossip, error) {
 		return nil, fmt.Errorf("start gossip: %w", err)
 	}
 	g.ml = ml
+	n := ml.LocalNode()
+	g.bound = net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 	return g, nil
-}
-
-// addr is the gossip address actually bound (port 0 resolved).
-func (g *gossip) addr() string {
-	n := g.ml.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 }
 
 func (g *gossip) join(addrs []string) error {

@@ -217,7 +217,7 @@ func (n *Node) ID() string { return n.cfg.NodeID }
 
 // RaftAddr and GossipAddr are the addresses actually bound.
 func (n *Node) RaftAddr() string   { return string(n.trans.LocalAddr()) }
-func (n *Node) GossipAddr() string { return n.gossip.addr() }
+func (n *Node) GossipAddr() string { return n.gossip.bound }
 
 // IsLeader reports whether this agent is the Raft leader now.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
