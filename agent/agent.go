@@ -10,6 +10,7 @@ import (
 
 	"github.com/custodes/custodes/api"
 	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/fsm"
 )
 
 // Config is one agent's whole configuration.
@@ -71,7 +72,7 @@ func Start(cfg Config) (*Agent, error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, ln: ln, node: node, api: api.New(node, cfg.API), done: make(chan struct{})}
+	a := &Agent{cfg: cfg, ln: ln, node: node, api: api.New(node, noHealth{}, cfg.API), done: make(chan struct{})}
 	a.srv = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(a.done)
@@ -102,6 +103,7 @@ func (a *Agent) Config() Config {
 // ends (blocking queries are cut then), and stops the cluster layer
 // without leaving the Raft configuration.
 func (a *Agent) Shutdown(ctx context.Context) error {
+	a.api.Close() // ends event streams, which Shutdown would wait for
 	err := a.srv.Shutdown(ctx)
 	if err != nil {
 		_ = a.srv.Close()
@@ -118,4 +120,11 @@ func (a *Agent) Kill() {
 	<-a.done
 	a.node.Kill()
 	a.api.Close()
+}
+
+// noHealth stands in until the health checker is wired.
+type noHealth struct{}
+
+func (noHealth) Heartbeat(context.Context, string) (fsm.Instance, error) {
+	return fsm.Instance{}, fmt.Errorf("%w: health checks are not enabled", fsm.ErrConflict)
 }

@@ -13,41 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// instanceView is an instance as the API shows it: never null lists.
-type instanceView struct {
-	ID            string            `json:"id"`
-	Name          string            `json:"name"`
-	Kind          string            `json:"kind"`
-	Version       string            `json:"version"`
-	Address       string            `json:"address"`
-	Tags          []string          `json:"tags"`
-	Meta          map[string]string `json:"meta"`
-	ChangeVersion uint64            `json:"change_version"`
-	RegisteredAt  time.Time         `json:"registered_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
-	CreateIndex   uint64            `json:"create_index"`
-	ModifyIndex   uint64            `json:"modify_index"`
-}
-
-func viewOf(in fsm.Instance) instanceView {
-	v := instanceView(in)
-	if v.Tags == nil {
-		v.Tags = []string{}
-	}
-	if v.Meta == nil {
-		v.Meta = map[string]string{}
-	}
-	return v
-}
-
-func viewsOf(list []fsm.Instance) []instanceView {
-	out := make([]instanceView, len(list))
-	for i, in := range list {
-		out[i] = viewOf(in)
-	}
-	return out
-}
-
 // register handles POST /register (on the leader; see forwardWrites).
 func (s *Server) register(c echo.Context) error {
 	body, err := readBody(c.Response(), c.Request())
@@ -61,9 +26,17 @@ func (s *Server) register(c echo.Context) error {
 	if err := b.validate(); err != nil {
 		return err
 	}
+	check, err := s.parseCheck(b.Check, b.Address)
+	if err != nil {
+		return err
+	}
+	rectify, err := parseRectify(b.Rectify)
+	if err != nil {
+		return err
+	}
 	req := &fsm.RegisterRequest{
 		ID: uuid.NewString(), Name: b.Name, Address: b.Address, Version: b.Version,
-		Kind: b.Kind, Tags: b.Tags, Meta: b.Meta, Now: time.Now().UTC(),
+		Kind: b.Kind, Tags: b.Tags, Meta: b.Meta, Check: check, Rectify: rectify, Now: time.Now().UTC(),
 	}
 	resp, _, err := s.cluster.Apply(fsm.RegisterRequestType, req)
 	if err != nil {
@@ -162,22 +135,53 @@ func (s *Server) service(c echo.Context) error {
 		index = max(index, 1) // 0 would make "block until > 0" return at once forever
 		if index > minIndex || ctx.Err() != nil {
 			c.Response().Header().Set(HeaderIndex, strconv.FormatUint(index, 10))
-			if len(list) == 0 {
-				if version != "" {
-					return fmt.Errorf("%w: no instance of service %q has version %q", ErrNotFound, name, version)
-				}
-				return fmt.Errorf("%w: service %q has no instances", ErrNotFound, name)
-			}
-			return c.JSON(http.StatusOK, serviceAnswer{
-				Name: name, Address: list[s.next(name, len(list))].Address,
-				Instances: viewsOf(list), Index: index,
-			})
+			return s.serviceReply(c, name, version, list, index)
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
 		}
 	}
+}
+
+// serviceReply answers a lookup: passing instances (all of them with
+// ?all=true) and one passing address to use. When every instance is
+// critical it answers 503 with them, never a dead address.
+func (s *Server) serviceReply(c echo.Context, name, version string, list []fsm.Instance, index uint64) error {
+	if len(list) == 0 {
+		if version != "" {
+			return fmt.Errorf("%w: no instance of service %q has version %q", ErrNotFound, name, version)
+		}
+		return fmt.Errorf("%w: service %q has no instances", ErrNotFound, name)
+	}
+	_, all := c.QueryParams()["all"]
+	if all && c.QueryParam("all") != "" && c.QueryParam("all") != "true" && c.QueryParam("all") != "false" {
+		return invalidf("all %q must be true or false", c.QueryParam("all"))
+	}
+	all = all && c.QueryParam("all") != "false"
+	var passing []fsm.Instance
+	for _, in := range list {
+		if in.Status != fsm.StatusCritical {
+			passing = append(passing, in)
+		}
+	}
+	if len(passing) == 0 {
+		c.Response().Header().Set("Retry-After", "1")
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{
+			"error":     fmt.Sprintf("every instance of service %q is critical", name),
+			"name":      name,
+			"instances": viewsOf(list),
+			"index":     index,
+		})
+	}
+	shown := passing
+	if all {
+		shown = list
+	}
+	return c.JSON(http.StatusOK, serviceAnswer{
+		Name: name, Address: passing[s.next(name, len(passing))].Address,
+		Instances: viewsOf(shown), Index: index,
+	})
 }
 
 // next rotates through a service's instances, per agent, without Raft.

@@ -22,11 +22,20 @@ type Cluster interface {
 	Apply(t fsm.MessageType, req any) (any, uint64, error)
 	Leader() (cluster.LeaderInfo, bool)
 	WaitForLeader(ctx context.Context) (cluster.LeaderInfo, error)
+	ApplyEncoded(data []byte) (*fsm.Result, uint64, error)
 	ReadIndex(ctx context.Context) (uint64, error)
 	ConsistentRead(ctx context.Context) (uint64, error)
 	Status() cluster.RaftStatus
 	Members() []cluster.Member
 	Ready() bool
+}
+
+// Health is what the handlers need from the health checker.
+type Health interface {
+	// Heartbeat renews a TTL check (on the leader). It fails with
+	// cluster.ErrNotLeader, fsm.ErrNotFound, or an error wrapping
+	// fsm.ErrConflict when the instance has no TTL check.
+	Heartbeat(ctx context.Context, id string) (fsm.Instance, error)
 }
 
 // Config tunes the HTTP layer.
@@ -37,18 +46,27 @@ type Config struct {
 	ForwardTimeout time.Duration
 	// MaxBlockingWait caps ?wait= on blocking reads.
 	MaxBlockingWait time.Duration
-	Logger          *slog.Logger
+	// MinCheckInterval and MinDeregisterAfter bound what a registration's
+	// check may ask for (tests lower them).
+	MinCheckInterval   time.Duration
+	MinDeregisterAfter time.Duration
+	Logger             *slog.Logger
 }
 
 // DefaultConfig returns the HTTP layer's defaults.
 func DefaultConfig() Config {
-	return Config{LeaderWait: 5 * time.Second, ForwardTimeout: 15 * time.Second, MaxBlockingWait: 5 * time.Minute}
+	return Config{
+		LeaderWait: 5 * time.Second, ForwardTimeout: 15 * time.Second, MaxBlockingWait: 5 * time.Minute,
+		MinCheckInterval: time.Second, MinDeregisterAfter: time.Minute,
+	}
 }
 
 // Server holds the echo router and what its handlers share.
 type Server struct {
 	e       *echo.Echo
 	cluster Cluster
+	health  Health
+	done    chan struct{} // closed by Close: ends event streams
 	cfg     Config
 	log     *slog.Logger
 	fwd     *http.Client
@@ -57,12 +75,14 @@ type Server struct {
 }
 
 // New builds the router for one agent.
-func New(c Cluster, cfg Config) *Server {
+func New(c Cluster, h Health, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
 		cluster: c,
+		health:  h,
+		done:    make(chan struct{}),
 		cfg:     cfg,
 		log:     cfg.Logger,
 		fwd: &http.Client{
@@ -91,10 +111,13 @@ func New(c Cluster, cfg Config) *Server {
 	e.GET("/instance/:id", s.instance)
 	e.PUT("/instance/:id", s.updateInstance, s.forwardWrites)
 	e.DELETE("/instance/:id", s.deleteInstance, s.forwardWrites)
+	e.PUT("/instance/:id/heartbeat", s.heartbeat, s.forwardWrites)
+	e.GET("/events", s.events)
 
 	e.GET("/admin/raft", s.adminRaft)
 	e.GET("/admin/members", s.adminMembers)
 	e.GET(cluster.ReadIndexPath, s.readIndex)
+	e.POST(cluster.ApplyPath, s.internalApply)
 	s.e = e
 	return s
 }
@@ -102,8 +125,15 @@ func New(c Cluster, cfg Config) *Server {
 // Handler is the agent's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.e }
 
-// Close releases the forwarding client's idle connections.
-func (s *Server) Close() { s.fwd.CloseIdleConnections() }
+// Close ends event streams and releases idle forwarding connections.
+func (s *Server) Close() {
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
+	s.fwd.CloseIdleConnections()
+}
 
 // servedBy names the agent on every answer.
 func (s *Server) servedBy(next echo.HandlerFunc) echo.HandlerFunc {

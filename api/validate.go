@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/custodes/custodes/fsm"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -36,6 +38,8 @@ type registerBody struct {
 	Kind    string            `json:"kind"`
 	Tags    []string          `json:"tags"`
 	Meta    map[string]string `json:"meta"`
+	Check   *checkView        `json:"check"`
+	Rectify *fsm.Rectify      `json:"rectify"`
 }
 
 // updateBody is the JSON body of PUT /instance/{id}: absent fields stay.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -76,6 +77,19 @@ func (n *Node) leaderLoop(ctx context.Context) {
 		close(n.readyCh)
 	}
 	n.leaderMu.Unlock()
+
+	n.tasksMu.Lock()
+	tasks := append([]func(context.Context){}, n.leaderTasks...)
+	n.tasksMu.Unlock()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, task := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			task(ctx)
+		}()
+	}
 
 	n.reconcile()
 	t := time.NewTicker(n.cfg.ReconcileInterval)

@@ -36,6 +36,10 @@ type Node struct {
 	notifyCh chan bool
 	verifyCh chan chan error
 
+	// leaderTasks run under the leader's context for each term.
+	tasksMu     sync.Mutex
+	leaderTasks []func(ctx context.Context)
+
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
 	wg           sync.WaitGroup
@@ -207,6 +211,16 @@ func (n *Node) stop(leave bool) {
 		n.closeStores()
 		n.client.CloseIdleConnections()
 	})
+}
+
+// OnLeadership registers work that runs while this agent leads: it starts,
+// in its own goroutine, once the leader has applied everything from earlier
+// terms, and its context is cancelled when leadership is revoked. Register
+// before the cluster elects this agent (right after New).
+func (n *Node) OnLeadership(task func(ctx context.Context)) {
+	n.tasksMu.Lock()
+	defer n.tasksMu.Unlock()
+	n.leaderTasks = append(n.leaderTasks, task)
 }
 
 // FSM is the agent's replica of the state.

@@ -23,6 +23,24 @@ type Instance struct {
 	UpdatedAt     time.Time         `json:"updated_at"`
 	CreateIndex   uint64            `json:"create_index"`
 	ModifyIndex   uint64            `json:"modify_index"`
+	Check         *Check            `json:"check,omitempty"`
+	Rectify       *Rectify          `json:"rectify,omitempty"`
+	// Status is passing or critical; StatusSince is when it last changed.
+	Status       string    `json:"status"`
+	StatusSince  time.Time `json:"status_since"`
+	StatusOutput string    `json:"status_output,omitempty"`
+}
+
+func ptrEqual[T comparable](a, b *T) bool {
+	return a == b || (a != nil && b != nil && *a == *b)
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // DefaultKind is the kind of an instance registered without one.
@@ -84,8 +102,8 @@ func (c *catalog) remove(inst *Instance, index uint64) {
 	c.serviceIndex[inst.Name] = index
 }
 
-// register implements RegisterRequestType. It returns the names it touched.
-func (c *catalog) register(index uint64, req *RegisterRequest) (any, []string) {
+// register implements RegisterRequestType.
+func (c *catalog) register(index uint64, req *RegisterRequest) (any, []Event) {
 	kind := req.Kind
 	if kind == "" {
 		kind = DefaultKind
@@ -93,17 +111,19 @@ func (c *catalog) register(index uint64, req *RegisterRequest) (any, []string) {
 	if id, ok := c.byName[req.Name][req.Address]; ok {
 		old := c.instances[id]
 		if old.Version == req.Version && old.Kind == kind &&
-			slices.Equal(old.Tags, req.Tags) && maps.Equal(old.Meta, req.Meta) {
+			slices.Equal(old.Tags, req.Tags) && maps.Equal(old.Meta, req.Meta) &&
+			ptrEqual(old.Check, req.Check) && ptrEqual(old.Rectify, req.Rectify) {
 			return &Result{ID: id, Change: Unchanged, ChangeVersion: old.ChangeVersion, Index: old.ModifyIndex}, nil
 		}
 		next := *old
 		next.Version, next.Kind = req.Version, kind
 		next.Tags, next.Meta = slices.Clone(req.Tags), maps.Clone(req.Meta)
+		next.Check, next.Rectify = clonePtr(req.Check), clonePtr(req.Rectify)
 		next.ChangeVersion++
 		next.UpdatedAt = req.Now
 		next.ModifyIndex = index
 		c.put(&next)
-		return &Result{ID: id, Change: Changed, ChangeVersion: next.ChangeVersion, Index: index}, []string{next.Name}
+		return &Result{ID: id, Change: Changed, ChangeVersion: next.ChangeVersion, Index: index}, []Event{instanceEvent(index, Changed, &next)}
 	}
 	if _, taken := c.instances[req.ID]; taken || req.ID == "" {
 		return ErrConflict, nil
@@ -113,13 +133,15 @@ func (c *catalog) register(index uint64, req *RegisterRequest) (any, []string) {
 		Tags: slices.Clone(req.Tags), Meta: maps.Clone(req.Meta),
 		ChangeVersion: 1, RegisteredAt: req.Now, UpdatedAt: req.Now,
 		CreateIndex: index, ModifyIndex: index,
+		Check: clonePtr(req.Check), Rectify: clonePtr(req.Rectify),
+		Status: StatusPassing, StatusSince: req.Now,
 	}
 	c.put(inst)
-	return &Result{ID: inst.ID, Change: Created, ChangeVersion: 1, Index: index}, []string{inst.Name}
+	return &Result{ID: inst.ID, Change: Created, ChangeVersion: 1, Index: index}, []Event{instanceEvent(index, Created, inst)}
 }
 
 // update implements UpdateInstanceRequestType.
-func (c *catalog) update(index uint64, req *UpdateInstanceRequest) (any, []string) {
+func (c *catalog) update(index uint64, req *UpdateInstanceRequest) (any, []Event) {
 	old, ok := c.instances[req.ID]
 	if !ok {
 		return ErrNotFound, nil
@@ -157,17 +179,38 @@ func (c *catalog) update(index uint64, req *UpdateInstanceRequest) (any, []strin
 	next.UpdatedAt = req.Now
 	next.ModifyIndex = index
 	c.put(&next)
-	return &Result{ID: next.ID, Change: Changed, ChangeVersion: next.ChangeVersion, Index: index}, []string{next.Name}
+	return &Result{ID: next.ID, Change: Changed, ChangeVersion: next.ChangeVersion, Index: index}, []Event{instanceEvent(index, Changed, &next)}
 }
 
 // deregister implements DeregisterRequestType.
-func (c *catalog) deregister(index uint64, req *DeregisterRequest) (any, []string) {
+func (c *catalog) deregister(index uint64, req *DeregisterRequest) (any, []Event) {
 	old, ok := c.instances[req.ID]
 	if !ok {
 		return ErrNotFound, nil
 	}
 	c.remove(old, index)
-	return &Result{ID: old.ID, Change: Removed, ChangeVersion: old.ChangeVersion, Index: index}, []string{old.Name}
+	return &Result{ID: old.ID, Change: Removed, ChangeVersion: old.ChangeVersion, Index: index}, []Event{instanceEvent(index, Removed, old)}
+}
+
+// setStatus implements SetStatusRequestType: only a real transition
+// changes the instance (and wakes watchers).
+func (c *catalog) setStatus(index uint64, req *SetStatusRequest) (any, []Event) {
+	old, ok := c.instances[req.ID]
+	if !ok {
+		return ErrNotFound, nil
+	}
+	if req.Status != StatusPassing && req.Status != StatusCritical {
+		return ErrInvalidStatus, nil
+	}
+	if old.Status == req.Status {
+		return &Result{ID: old.ID, Change: Unchanged, ChangeVersion: old.ChangeVersion, Index: old.ModifyIndex}, nil
+	}
+	next := *old
+	next.Status, next.StatusSince, next.StatusOutput = req.Status, req.Now, req.Output
+	next.ModifyIndex = index
+	c.put(&next)
+	change := Change(req.Status)
+	return &Result{ID: next.ID, Change: change, ChangeVersion: next.ChangeVersion, Index: index}, []Event{instanceEvent(index, change, &next)}
 }
 
 // service returns the instances registered under name (all versions when

@@ -19,8 +19,10 @@ const (
 	UpdateInstanceRequestType MessageType = 1
 	// DeregisterRequestType removes an instance by id.
 	DeregisterRequestType MessageType = 2
-	// 3..31 are reserved for the registry (health, sessions); 32.. for the
-	// distributed file system's index.
+	// SetStatusRequestType records a health transition (passing/critical).
+	SetStatusRequestType MessageType = 3
+	// 4..31 are reserved for the registry; 32.. for the distributed file
+	// system's index.
 )
 
 func (t MessageType) String() string {
@@ -31,6 +33,8 @@ func (t MessageType) String() string {
 		return "update-instance"
 	case DeregisterRequestType:
 		return "deregister"
+	case SetStatusRequestType:
+		return "set-status"
 	}
 	return fmt.Sprintf("unknown(%d)", uint8(t))
 }
@@ -41,6 +45,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the command would make two instances share (name, address).
 	ErrConflict = errors.New("conflict")
+	// ErrInvalidStatus: a status other than passing or critical.
+	ErrInvalidStatus = errors.New("invalid status")
 )
 
 // RegisterRequest registers one instance. ID and Now are stamped by the
@@ -53,7 +59,42 @@ type RegisterRequest struct {
 	Kind    string            `json:"kind,omitempty"`
 	Tags    []string          `json:"tags,omitempty"`
 	Meta    map[string]string `json:"meta,omitempty"`
+	Check   *Check            `json:"check,omitempty"`
+	Rectify *Rectify          `json:"rectify,omitempty"`
 	Now     time.Time         `json:"now"`
+}
+
+// Check says how an instance's health is watched: an HTTP poll, or a TTL
+// the instance must keep renewing with heartbeats. Durations are
+// nanoseconds in the log; the API speaks strings such as "10s".
+type Check struct {
+	HTTP                   string        `json:"http,omitempty"`
+	Interval               time.Duration `json:"interval,omitempty"`
+	Timeout                time.Duration `json:"timeout,omitempty"`
+	FailuresBeforeCritical int           `json:"failures_before_critical,omitempty"`
+	SuccessesBeforePassing int           `json:"successes_before_passing,omitempty"`
+	DeregisterAfter        time.Duration `json:"deregister_after,omitempty"`
+	TTL                    time.Duration `json:"ttl,omitempty"`
+}
+
+// Rectify names the webhook the leader calls when the instance turns
+// critical, so an operator's restarter can act.
+type Rectify struct {
+	URL string `json:"url"`
+}
+
+// Health statuses.
+const (
+	StatusPassing  = "passing"
+	StatusCritical = "critical"
+)
+
+// SetStatusRequest records that instance ID turned Status at Now.
+type SetStatusRequest struct {
+	ID     string    `json:"id"`
+	Status string    `json:"status"`
+	Output string    `json:"output,omitempty"`
+	Now    time.Time `json:"now"`
 }
 
 // UpdateInstanceRequest changes the fields that are set (non-nil).
@@ -80,6 +121,9 @@ const (
 	Unchanged Change = "unchanged"
 	Changed   Change = "changed"
 	Removed   Change = "removed"
+	// Passing and Critical are the changes a SetStatusRequest makes.
+	Passing  Change = StatusPassing
+	Critical Change = StatusCritical
 )
 
 // Result is the successful response of a catalog command.
@@ -107,4 +151,37 @@ func decode(data []byte) (MessageType, []byte, error) {
 		return 0, nil, errors.New("empty log entry")
 	}
 	return MessageType(data[0]), data[1:], nil
+}
+
+// newRequest returns an empty request of type t, or nil if t is unknown.
+func newRequest(t MessageType) any {
+	switch t {
+	case RegisterRequestType:
+		return new(RegisterRequest)
+	case UpdateInstanceRequestType:
+		return new(UpdateInstanceRequest)
+	case DeregisterRequestType:
+		return new(DeregisterRequest)
+	case SetStatusRequestType:
+		return new(SetStatusRequest)
+	}
+	return nil
+}
+
+// ValidateEncoded checks that data is a command Apply can decode. Anything
+// proposed from outside the process must pass it first: Apply panics on an
+// entry it cannot decode, on every replica.
+func ValidateEncoded(data []byte) error {
+	t, body, err := decode(data)
+	if err != nil {
+		return err
+	}
+	req := newRequest(t)
+	if req == nil {
+		return fmt.Errorf("unknown message type %d", uint8(t))
+	}
+	if err := json.Unmarshal(body, req); err != nil {
+		return fmt.Errorf("%s: %w", t, err)
+	}
+	return nil
 }

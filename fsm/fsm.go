@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/hashicorp/raft"
 )
 
 // handler applies one decoded command at a log index and returns the
-// response plus the service names whose watchers must wake.
-type handler func(index uint64, body []byte) (any, []string)
+// response plus the events it caused (which also say whose watchers wake).
+type handler func(index uint64, body []byte) (any, []Event)
 
 // FSM is the replicated state machine. Apply runs on Raft's FSM goroutine;
 // readers (HTTP handlers on any agent) take the read lock.
@@ -27,6 +28,7 @@ type FSM struct {
 	appliedCh chan struct{}
 	// watches holds one channel per service name, closed on its next change.
 	watches map[string]chan struct{}
+	events  *eventRing
 
 	handlers map[MessageType]handler
 }
@@ -42,19 +44,21 @@ func New() *FSM {
 		catalog:   newCatalog(),
 		appliedCh: make(chan struct{}),
 		watches:   map[string]chan struct{}{},
+		events:    newEventRing(eventRingSize),
 	}
 	f.handlers = map[MessageType]handler{
-		RegisterRequestType:       decodeInto(func(i uint64, r *RegisterRequest) (any, []string) { return f.catalog.register(i, r) }),
-		UpdateInstanceRequestType: decodeInto(func(i uint64, r *UpdateInstanceRequest) (any, []string) { return f.catalog.update(i, r) }),
-		DeregisterRequestType:     decodeInto(func(i uint64, r *DeregisterRequest) (any, []string) { return f.catalog.deregister(i, r) }),
+		RegisterRequestType:       decodeInto(func(i uint64, r *RegisterRequest) (any, []Event) { return f.catalog.register(i, r) }),
+		UpdateInstanceRequestType: decodeInto(func(i uint64, r *UpdateInstanceRequest) (any, []Event) { return f.catalog.update(i, r) }),
+		DeregisterRequestType:     decodeInto(func(i uint64, r *DeregisterRequest) (any, []Event) { return f.catalog.deregister(i, r) }),
+		SetStatusRequestType:      decodeInto(func(i uint64, r *SetStatusRequest) (any, []Event) { return f.catalog.setStatus(i, r) }),
 	}
 	return f
 }
 
 // decodeInto adapts a typed command function to a handler. A body that does
 // not decode is a corrupt log: panic rather than let replicas diverge.
-func decodeInto[T any](fn func(uint64, *T) (any, []string)) handler {
-	return func(index uint64, body []byte) (any, []string) {
+func decodeInto[T any](fn func(uint64, *T) (any, []Event)) handler {
+	return func(index uint64, body []byte) (any, []Event) {
 		req := new(T)
 		if err := json.Unmarshal(body, req); err != nil {
 			panic(fmt.Sprintf("fsm: cannot decode %T at index %d: %v", req, index, err))
@@ -72,9 +76,13 @@ func (f *FSM) Apply(l *raft.Log) any {
 // readers once, which is what lets a busy leader keep up with its log.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
-	var touched []string
+	var touched []Event
 	f.mu.Lock()
 	for i, l := range logs {
+		if l.Type == raft.LogConfiguration {
+			f.events.add(membershipEvent(l))
+			continue
+		}
 		if l.Type != raft.LogCommand {
 			continue
 		}
@@ -86,15 +94,19 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if !ok {
 			panic(fmt.Sprintf("fsm: index %d: unknown message type %s", l.Index, t))
 		}
-		resp, names := h(l.Index, body)
+		resp, evs := h(l.Index, body)
 		out[i] = resp
-		touched = append(touched, names...)
+		touched = append(touched, evs...)
 		f.applied = l.Index
 	}
-	for _, name := range touched {
-		if ch, ok := f.watches[name]; ok {
+	for _, ev := range touched {
+		f.events.add(ev)
+		if ev.Instance == nil {
+			continue
+		}
+		if ch, ok := f.watches[ev.Instance.Name]; ok {
 			close(ch)
-			delete(f.watches, name)
+			delete(f.watches, ev.Instance.Name)
 		}
 	}
 	close(f.appliedCh)
@@ -162,6 +174,28 @@ func (f *FSM) Instance(id string) (Instance, bool) {
 		return Instance{}, false
 	}
 	return *inst, true
+}
+
+// Instances returns every instance, ordered by id.
+func (f *FSM) Instances() []Instance {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]Instance, 0, len(f.catalog.instances))
+	for _, inst := range f.catalog.instances {
+		out = append(out, *inst)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Events returns the retained events after index, whether some may be
+// missing before them (the reader must then resynchronise from a full
+// read), and a channel closed when anything more is applied.
+func (f *FSM) Events(after uint64) ([]Event, bool, <-chan struct{}) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	evs, gap := f.events.since(after)
+	return evs, gap, f.appliedCh
 }
 
 // Len returns the number of instances.

@@ -79,6 +79,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer f.mu.Unlock()
 	f.catalog = next
 	f.applied = data.Applied
+	f.events.reset(data.Applied)
 	for name, ch := range f.watches {
 		close(ch)
 		delete(f.watches, name)

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/custodes/custodes/fsm"
+	"github.com/labstack/echo/v4"
+)
+
+// heartbeat handles PUT /instance/{id}/heartbeat (on the leader, which
+// keeps the TTL deadlines).
+func (s *Server) heartbeat(c echo.Context) error {
+	inst, err := s.health.Heartbeat(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		if err == fsm.ErrNotFound {
+			return fmt.Errorf("instance %q: %w", c.Param("id"), err)
+		}
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"id": inst.ID, "status": inst.Status})
+}
+
+// keepAlive is how often an idle event stream sends a comment line, so
+// proxies and clients see the connection is alive.
+const keepAlive = 15 * time.Second
+
+// events handles GET /events: a server-sent-events stream of every change
+// to the replicated state, each with its Raft index as the event id. A
+// client resumes with ?index=N or the Last-Event-ID header; if events it
+// asked for are no longer kept it gets a "reset" event and should re-read
+// the catalog.
+func (s *Server) events(c echo.Context) error {
+	after := uint64(0)
+	raw := c.QueryParam("index")
+	if raw == "" {
+		raw = c.Request().Header.Get("Last-Event-ID")
+	}
+	if raw != "" {
+		v, err := strconv.ParseUint(raw, 10, 64)
+		if err != nil {
+			return invalidf("index %q is not a non-negative integer", raw)
+		}
+		after = v
+	}
+	if err := s.consistentRead(c); err != nil {
+		return err
+	}
+	w := c.Response()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	w.Flush()
+	ctx := c.Request().Context()
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	for {
+		evs, gap, more := s.cluster.FSM().Events(after)
+		if gap {
+			after = s.cluster.FSM().AppliedIndex()
+			fmt.Fprintf(w, "id: %d\nevent: reset\ndata: {\"index\":%d}\n\n", after, after)
+			w.Flush()
+			continue
+		}
+		for _, ev := range evs {
+			if err := writeEvent(w, ev); err != nil {
+				return nil
+			}
+			after = ev.Index
+		}
+		if len(evs) > 0 {
+			w.Flush()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.done:
+			return nil
+		case <-tick.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+			w.Flush()
+		case <-more:
+		}
+	}
+}
+
+// eventView is an event as the stream shows it.
+type eventView struct {
+	Index    uint64            `json:"index"`
+	Type     string            `json:"type"`
+	Instance *instanceView     `json:"instance,omitempty"`
+	Servers  []fsm.EventServer `json:"servers,omitempty"`
+}
+
+func writeEvent(w *echo.Response, ev fsm.Event) error {
+	v := eventView{Index: ev.Index, Type: ev.Type, Servers: ev.Servers}
+	if ev.Instance != nil {
+		iv := viewOf(*ev.Instance)
+		v.Instance = &iv
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Index, ev.Type, data)
+	return err
+}
