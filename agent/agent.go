@@ -83,6 +83,10 @@ func Start(cfg Config) (*Agent, error) {
 	return a, nil
 }
 
+// Left is closed when the agent has decommissioned itself (POST
+// /admin/leave); its owner should then shut it down.
+func (a *Agent) Left() <-chan struct{} { return a.node.Left() }
+
 // Node is the agent's cluster layer.
 func (a *Agent) Node() *cluster.Node { return a.node }
 

@@ -46,3 +46,41 @@ func (s *Server) readIndex(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, cluster.ReadIndexResponse{Index: idx, Leader: s.cluster.ID()})
 }
+
+// adminHealth handles GET /admin/health: the leader's view of every
+// server (followers forward it to the leader).
+func (s *Server) adminHealth(c echo.Context) error {
+	h, err := s.cluster.Health()
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h)
+}
+
+// removePeer handles POST /admin/raft/remove-peer {"id"} on the leader.
+func (s *Server) removePeer(c echo.Context) error {
+	body, err := readBody(c.Response(), c.Request())
+	if err != nil {
+		return err
+	}
+	var req cluster.RemovePeerRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	if req.ID == "" {
+		return invalidf("id is required")
+	}
+	if err := s.cluster.RemovePeer(req.ID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"id": req.ID, "change": "removed"})
+}
+
+// leave handles POST /admin/leave: this agent decommissions itself (leaves
+// gossip and the Raft configuration); the agent process then stops.
+func (s *Server) leave(c echo.Context) error {
+	if err := s.cluster.Leave(c.Request().Context()); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"id": s.cluster.ID(), "change": "left"})
+}

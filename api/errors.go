@@ -43,9 +43,9 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrNotFound), errors.Is(err, fsm.ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, fsm.ErrNotFound), errors.Is(err, cluster.ErrUnknownPeer):
 		return http.StatusNotFound
-	case errors.Is(err, fsm.ErrConflict):
+	case errors.Is(err, fsm.ErrConflict), errors.Is(err, cluster.ErrUnsafe):
 		return http.StatusConflict
 	case errors.Is(err, cluster.ErrNoLeader), errors.Is(err, cluster.ErrNotLeader),
 		errors.Is(err, cluster.ErrTimeout), errors.Is(err, cluster.ErrShutdown),

@@ -26,6 +26,9 @@ type Cluster interface {
 	ReadIndex(ctx context.Context) (uint64, error)
 	ConsistentRead(ctx context.Context) (uint64, error)
 	Status() cluster.RaftStatus
+	Health() (cluster.ClusterHealth, error)
+	RemovePeer(id string) error
+	Leave(ctx context.Context) error
 	Members() []cluster.Member
 	Ready() bool
 }
@@ -116,6 +119,9 @@ func New(c Cluster, h Health, cfg Config) *Server {
 
 	e.GET("/admin/raft", s.adminRaft)
 	e.GET("/admin/members", s.adminMembers)
+	e.GET("/admin/health", s.adminHealth, s.forwardWrites)
+	e.POST(cluster.RemovePeerPath, s.removePeer, s.forwardWrites)
+	e.POST("/admin/leave", s.leave)
 	e.GET(cluster.ReadIndexPath, s.readIndex)
 	e.POST(cluster.ApplyPath, s.internalApply)
 	s.e = e

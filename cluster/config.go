@@ -44,6 +44,15 @@ type Config struct {
 	// ReconcileInterval is how often the leader reconciles gossip membership
 	// into the Raft configuration even without membership events.
 	ReconcileInterval time.Duration
+	// DeadServerTimeout: a dead voter with no replacement is removed after
+	// this long. MinQuorum: dead-server cleanup never leaves fewer voters.
+	DeadServerTimeout time.Duration
+	MinQuorum         int
+	// ServerStabilization: how long a new server must stay healthy before
+	// it is promoted to voter; MaxTrailingLogs: how far behind the leader's
+	// applied index it may be and still count as healthy.
+	ServerStabilization time.Duration
+	MaxTrailingLogs     uint64
 	// LeaderWait bounds how long a call waits for a leader before failing
 	// with ErrNoLeader.
 	LeaderWait time.Duration
@@ -59,23 +68,27 @@ type Config struct {
 // DefaultConfig returns timings for agents on one LAN.
 func DefaultConfig() Config {
 	return Config{
-		RaftAddr:           "127.0.0.1:7001",
-		GossipAddr:         "127.0.0.1:7002",
-		HeartbeatTimeout:   400 * time.Millisecond,
-		ElectionTimeout:    400 * time.Millisecond,
-		LeaderLeaseTimeout: 200 * time.Millisecond,
-		CommitTimeout:      20 * time.Millisecond,
-		SnapshotThreshold:  8192,
-		SnapshotInterval:   60 * time.Second,
-		TrailingLogs:       10240,
-		GossipInterval:     100 * time.Millisecond,
-		ProbeInterval:      500 * time.Millisecond,
-		ProbeTimeout:       250 * time.Millisecond,
-		SuspicionMult:      3,
-		ReconcileInterval:  10 * time.Second,
-		LeaderWait:         5 * time.Second,
-		ApplyTimeout:       5 * time.Second,
-		LogLevel:           "warn",
+		RaftAddr:            "127.0.0.1:7001",
+		GossipAddr:          "127.0.0.1:7002",
+		HeartbeatTimeout:    400 * time.Millisecond,
+		ElectionTimeout:     400 * time.Millisecond,
+		LeaderLeaseTimeout:  200 * time.Millisecond,
+		CommitTimeout:       20 * time.Millisecond,
+		SnapshotThreshold:   8192,
+		SnapshotInterval:    60 * time.Second,
+		TrailingLogs:        10240,
+		GossipInterval:      100 * time.Millisecond,
+		ProbeInterval:       500 * time.Millisecond,
+		ProbeTimeout:        250 * time.Millisecond,
+		SuspicionMult:       3,
+		ReconcileInterval:   time.Second,
+		DeadServerTimeout:   5 * time.Minute,
+		MinQuorum:           3,
+		ServerStabilization: 2 * time.Second,
+		MaxTrailingLogs:     250,
+		LeaderWait:          5 * time.Second,
+		ApplyTimeout:        5 * time.Second,
+		LogLevel:            "warn",
 	}
 }
 
@@ -90,7 +103,8 @@ func TestConfig() Config {
 	c.GossipInterval = 50 * time.Millisecond
 	c.ProbeInterval = 200 * time.Millisecond
 	c.ProbeTimeout = 100 * time.Millisecond
-	c.ReconcileInterval = time.Second
+	c.ReconcileInterval = 200 * time.Millisecond
+	c.ServerStabilization = 300 * time.Millisecond
 	c.LeaderWait = 5 * time.Second
 	c.LogLevel = "error"
 	return c
@@ -120,6 +134,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LeaderLeaseTimeout > c.HeartbeatTimeout {
 		errs = append(errs, errors.New("leader lease timeout must not exceed the heartbeat timeout"))
+	}
+	if c.MinQuorum < 1 {
+		errs = append(errs, errors.New("min-quorum must be at least 1"))
+	}
+	if c.ReconcileInterval <= 0 || c.DeadServerTimeout <= 0 {
+		errs = append(errs, errors.New("reconcile interval and dead-server timeout must be positive"))
 	}
 	if c.ProbeTimeout >= c.ProbeInterval {
 		errs = append(errs, errors.New("gossip probe timeout must be shorter than the probe interval"))

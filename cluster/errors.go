@@ -14,6 +14,10 @@ var (
 	ErrLeadershipLost = errors.New("leadership lost while committing; the outcome is unknown")
 	// ErrShutdown: the agent is shutting down.
 	ErrShutdown = errors.New("agent is shutting down")
+	// ErrUnknownPeer: the named server is not in the Raft configuration.
+	ErrUnknownPeer = errors.New("unknown raft peer")
+	// ErrUnsafe: the membership change would cost the cluster its quorum.
+	ErrUnsafe = errors.New("unsafe membership change")
 	// ErrTimeout: the cluster did not answer in time.
 	ErrTimeout = errors.New("timed out waiting for the cluster")
 )

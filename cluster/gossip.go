@@ -26,6 +26,9 @@ type meta struct {
 	HTTP         string `json:"http"`
 	Expect       int    `json:"expect,omitempty"`
 	Bootstrapped bool   `json:"bs,omitempty"`
+	// Leaving is published just before a graceful leave: memberlist's
+	// leave notification alone does not tell "left" from "dead".
+	Leaving bool `json:"leaving,omitempty"`
 }
 
 // Member is a gossip member as this agent sees it.
@@ -40,6 +43,7 @@ type Member struct {
 
 	expect       int
 	bootstrapped bool
+	leaving      bool
 }
 
 // memberEvent is queued for the leader's reconcile loop.
@@ -62,27 +66,15 @@ type gossip struct {
 	members map[string]Member
 }
 
-func stateName(s memberlist.NodeStateType) string {
-	switch s {
-	case memberlist.StateAlive:
-		return "alive"
-	case memberlist.StateSuspect:
-		return "suspect"
-	case memberlist.StateDead:
-		return "dead"
-	case memberlist.StateLeft:
-		return "left"
-	}
-	return "unknown"
-}
-
-func toMember(n *memberlist.Node) Member {
+// toMember reads a memberlist node. memberlist does not keep the Node's
+// own State field current, so the state comes from the event kind.
+func toMember(n *memberlist.Node, state string) Member {
 	var m meta
 	_ = json.Unmarshal(n.Meta, &m) // a member with foreign metadata has no role
 	return Member{
 		Name: n.Name, Gossip: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))),
-		Raft: m.Raft, HTTP: m.HTTP, Role: m.Role, State: stateName(n.State),
-		expect: m.Expect, bootstrapped: m.Bootstrapped,
+		Raft: m.Raft, HTTP: m.HTTP, Role: m.Role, State: state,
+		expect: m.Expect, bootstrapped: m.Bootstrapped, leaving: m.Leaving,
 	}
 }
 
@@ -142,6 +134,15 @@ func (g *gossip) setBootstrapped() {
 	_ = g.ml.UpdateNode(time.Second)
 }
 
+// leave announces a graceful departure, then leaves the gossip pool.
+func (g *gossip) leave(timeout time.Duration) error {
+	g.mu.Lock()
+	g.self.Leaving = true
+	g.mu.Unlock()
+	_ = g.ml.UpdateNode(timeout)
+	return g.ml.Leave(timeout)
+}
+
 // list returns every member ever seen, sorted by name.
 func (g *gossip) list() []Member {
 	g.mu.RLock()
@@ -165,8 +166,18 @@ func (g *gossip) member(name string) (Member, bool) {
 // memberlist: if the queue is full the event is dropped and the leader's
 // periodic reconcile catches up.
 func (g *gossip) record(kind string, n *memberlist.Node) {
-	m := toMember(n)
+	state := "alive"
 	g.mu.Lock()
+	if kind == "leave" {
+		state = "dead"
+		if prev, ok := g.members[n.Name]; ok && prev.leaving {
+			state = "left"
+		}
+	}
+	m := toMember(n, state)
+	if m.leaving && kind == "leave" {
+		m.State = "left"
+	}
 	g.members[m.Name] = m
 	g.mu.Unlock()
 	select {

@@ -91,7 +91,10 @@ func (n *Node) leaderLoop(ctx context.Context) {
 		}()
 	}
 
-	n.reconcile()
+	m := newMembership(n)
+	n.membership.Store(m)
+	defer n.membership.Store(nil)
+	m.reconcile(ctx)
 	t := time.NewTicker(n.cfg.ReconcileInterval)
 	defer t.Stop()
 	for {
@@ -99,36 +102,9 @@ func (n *Node) leaderLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-n.gossip.events:
-			n.reconcile()
+			m.reconcile(ctx)
 		case <-t.C:
-			n.reconcile()
-		}
-	}
-}
-
-// reconcile brings the Raft configuration in line with gossip: every alive
-// registry agent is a voter at the address it advertises. Adding is
-// idempotent: a server already present at the same address is skipped.
-func (n *Node) reconcile() {
-	f := n.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
-		return
-	}
-	known := map[raft.ServerID]raft.ServerAddress{}
-	for _, s := range f.Configuration().Servers {
-		known[s.ID] = s.Address
-	}
-	for _, m := range n.gossip.list() {
-		if m.Role != RoleRegistry || m.State != "alive" || m.Raft == "" {
-			continue
-		}
-		if addr, ok := known[raft.ServerID(m.Name)]; ok && addr == raft.ServerAddress(m.Raft) {
-			continue
-		}
-		n.cfg.Logger.Info("adding raft peer", "id", m.Name, "raft", m.Raft)
-		err := n.raft.AddVoter(raft.ServerID(m.Name), raft.ServerAddress(m.Raft), 0, n.cfg.ApplyTimeout).Error()
-		if err != nil {
-			n.cfg.Logger.Warn("add raft peer failed", "id", m.Name, "error", err)
+			m.reconcile(ctx)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/custodes/custodes/fsm"
@@ -36,9 +37,15 @@ type Node struct {
 	notifyCh chan bool
 	verifyCh chan chan error
 
+	// membership is the leader's reconcile state, nil when not leading.
+	membership atomic.Pointer[membership]
+
 	// leaderTasks run under the leader's context for each term.
 	tasksMu     sync.Mutex
 	leaderTasks []func(ctx context.Context)
+
+	leftOnce sync.Once
+	leftCh   chan struct{}
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -66,6 +73,7 @@ func New(cfg Config) (*Node, error) {
 		readyCh:    make(chan struct{}),
 		verifyCh:   make(chan chan error, 1024),
 		shutdownCh: make(chan struct{}),
+		leftCh:     make(chan struct{}),
 		client: &http.Client{
 			Timeout: 10 * time.Second,
 			Transport: &http.Transport{
@@ -186,10 +194,14 @@ func (n *Node) closeStores() {
 }
 
 // Shutdown stops the agent without leaving the Raft configuration: a
-// restarted agent with the same data dir comes back as the same voter.
+// restarted agent with the same data dir comes back as the same voter. A
+// leader hands leadership to another voter first.
 // Gossip is left gracefully so peers see "left" at once rather than
 // probing a dead address.
-func (n *Node) Shutdown() { n.stop(true) }
+func (n *Node) Shutdown() {
+	n.transferLeadership()
+	n.stop(true)
+}
 
 // Kill stops the agent abruptly, as kill -9 would: no gossip leave, no
 // leadership transfer. Tests use it to simulate a crash.
@@ -200,7 +212,7 @@ func (n *Node) stop(leave bool) {
 		close(n.shutdownCh)
 		if n.gossip != nil {
 			if leave {
-				_ = n.gossip.ml.Leave(time.Second)
+				_ = n.gossip.leave(time.Second)
 			}
 			_ = n.gossip.ml.Shutdown()
 		}
@@ -366,6 +378,16 @@ func (n *Node) Status() RaftStatus {
 		}
 	}
 	return st
+}
+
+// Health returns the leader's view of every server's health; on an agent
+// that is not the leader it fails with ErrNotLeader.
+func (n *Node) Health() (ClusterHealth, error) {
+	m := n.membership.Load()
+	if m == nil || !n.IsLeader() {
+		return ClusterHealth{}, ErrNotLeader
+	}
+	return m.view(), nil
 }
 
 // Ready reports whether this agent knows a leader and has applied what the

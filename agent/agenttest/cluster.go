@@ -21,6 +21,8 @@ type Cluster struct {
 	Agents []*agent.Agent
 	cfgs   []agent.Config
 	root   string
+	opts   Options
+	out    io.Writer
 }
 
 // Options tune a test cluster.
@@ -45,16 +47,10 @@ func Start(n int, opts Options) (*Cluster, error) {
 			out = os.Stderr
 		}
 	}
-	c := &Cluster{Agents: make([]*agent.Agent, n), cfgs: make([]agent.Config, n), root: root}
+	c := &Cluster{Agents: make([]*agent.Agent, n), cfgs: make([]agent.Config, n), root: root, opts: opts, out: out}
 	for i := range n {
-		cfg := agent.DefaultConfig()
-		cfg.HTTPAddr = "127.0.0.1:0"
-		cfg.Cluster = cluster.TestConfig()
-		cfg.Cluster.NodeID = fmt.Sprintf("node%d", i+1)
-		cfg.Cluster.DataDir = fmt.Sprintf("%s/node%d", root, i+1)
+		cfg := c.config(i)
 		cfg.Cluster.BootstrapExpect = n
-		cfg.Cluster.LogOutput = out
-		cfg.Cluster.Logger = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		if i > 0 {
 			cfg.Cluster.Join = []string{c.Agents[0].Node().GossipAddr()}
 		}
@@ -74,6 +70,54 @@ func Start(n int, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// config returns agent i's test configuration.
+func (c *Cluster) config(i int) agent.Config {
+	cfg := agent.DefaultConfig()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.Cluster = cluster.TestConfig()
+	cfg.Cluster.NodeID = fmt.Sprintf("node%d", i+1)
+	cfg.Cluster.DataDir = fmt.Sprintf("%s/node%d", c.root, i+1)
+	cfg.Cluster.LogOutput = c.out
+	cfg.Cluster.Logger = slog.New(slog.NewTextHandler(c.out, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.API.MinCheckInterval = 20 * time.Millisecond
+	cfg.API.MinDeregisterAfter = 100 * time.Millisecond
+	return cfg
+}
+
+// Add starts a new agent with a fresh id and data dir that joins the
+// running cluster (no bootstrap), and returns its index.
+func (c *Cluster) Add() (int, error) {
+	i := len(c.Agents)
+	cfg := c.config(i)
+	for _, a := range c.Agents {
+		if a != nil {
+			cfg.Cluster.Join = append(cfg.Cluster.Join, a.Node().GossipAddr())
+		}
+	}
+	if c.opts.Configure != nil {
+		c.opts.Configure(i, &cfg)
+	}
+	cfg.Cluster.BootstrapExpect = 0
+	a, err := agent.Start(cfg)
+	if err != nil {
+		return -1, err
+	}
+	c.Agents = append(c.Agents, a)
+	c.cfgs = append(c.cfgs, a.Config())
+	return i, nil
+}
+
+// Voters returns the ids of the voters in agent i's Raft configuration.
+func (c *Cluster) Voters(i int) []string {
+	var out []string
+	for _, s := range c.Agents[i].Node().Status().Servers {
+		if s.Suffrage == "Voter" {
+			out = append(out, s.ID)
+		}
+	}
+	return out
 }
 
 // URL is agent i's base URL.
@@ -162,13 +206,7 @@ func (c *Cluster) WaitForVoters(n int, timeout time.Duration) error {
 		if l < 0 {
 			return false
 		}
-		voters := 0
-		for _, s := range c.Agents[l].Node().Status().Servers {
-			if s.Suffrage == "Voter" {
-				voters++
-			}
-		}
-		return voters == n
+		return len(c.Voters(l)) == n
 	})
 }
 

@@ -38,6 +38,9 @@ func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
 	fs.DurationVar(&c.LeaderLeaseTimeout, "raft-leader-lease-timeout", c.LeaderLeaseTimeout, "Raft leader lease timeout")
 	fs.DurationVar(&c.ProbeInterval, "gossip-probe-interval", c.ProbeInterval, "gossip failure-detection probe interval")
 	fs.DurationVar(&c.LeaderWait, "leader-wait", c.LeaderWait, "how long a request waits for a leader before 503")
+	fs.DurationVar(&c.DeadServerTimeout, "dead-server-timeout", c.DeadServerTimeout, "remove a dead voter with no replacement after this long")
+	fs.IntVar(&c.MinQuorum, "min-quorum", c.MinQuorum, "dead-server cleanup never leaves fewer voters than this")
+	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval, "how often the leader reconciles gossip into the Raft configuration")
 	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
@@ -78,7 +81,11 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("agent started", "node", cfg.Cluster.NodeID, "http", a.HTTPAddr(),
 		"raft", a.Node().RaftAddr(), "gossip", a.Node().GossipAddr())
-	waitForSignal()
+	select {
+	case <-signalled():
+	case <-a.Left():
+		logger.Info("left the cluster", "node", cfg.Cluster.NodeID)
+	}
 	logger.Info("shutting down", "node", cfg.Cluster.NodeID)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -86,9 +93,15 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func waitForSignal() {
+// signalled is closed on the first SIGINT or SIGTERM.
+func signalled() <-chan struct{} {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-	<-ch
-	signal.Stop(ch)
+	done := make(chan struct{})
+	go func() {
+		<-ch
+		signal.Stop(ch)
+		close(done)
+	}()
+	return done
 }

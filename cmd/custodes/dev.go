@@ -98,7 +98,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	first := "http://" + agents[0].HTTPAddr()
 	fmt.Fprintf(stdout, "\nTry:\n  curl -s -XPOST %s/register -d '{\"name\":\"web\",\"address\":\"127.0.0.1:9000\",\"version\":\"1.0.0\"}'\n", first)
 	fmt.Fprintf(stdout, "  curl -s %s/service/web\n  curl -s %s/admin/raft\n\nCtrl-C stops the cluster.\n", first, first)
-	waitForSignal()
+	<-signalled()
 	fmt.Fprintln(stdout, "custodes dev: stopping")
 	stopAll()
 	return 0

@@ -14,6 +14,7 @@ Usage:
   custodes agent   --node-id ID --data-dir DIR --http HOST:PORT --raft HOST:PORT --gossip HOST:PORT
                    [--bootstrap-expect N] [--join ADDR,ADDR,...]
   custodes dev     [--data-dir DIR] [--nodes 3] [--port-base 8500]
+  custodes leave   [--http HOST:PORT]   decommission a running agent
   custodes version
 
 Run "custodes COMMAND -h" for a command's flags.
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runAgent(args[1:], stdout, stderr)
 	case "dev":
 		return runDev(args[1:], stdout, stderr)
+	case "leave":
+		return runLeave(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "custodes", version)
 		return 0
