@@ -31,6 +31,17 @@ type Instance struct {
 	StatusOutput string    `json:"status_output,omitempty"`
 }
 
+// clone returns a deep copy, so a reader can never reach the stored
+// instance's slices, maps or pointers.
+func (in *Instance) clone() Instance {
+	out := *in
+	out.Tags = slices.Clone(in.Tags)
+	out.Meta = maps.Clone(in.Meta)
+	out.Check = clonePtr(in.Check)
+	out.Rectify = clonePtr(in.Rectify)
+	return out
+}
+
 func ptrEqual[T comparable](a, b *T) bool {
 	return a == b || (a != nil && b != nil && *a == *b)
 }

@@ -63,7 +63,7 @@ func newEventRing(size int) *eventRing { return &eventRing{buf: make([]Event, si
 
 func (r *eventRing) add(ev Event) {
 	if r.n == len(r.buf) {
-		r.floor = r.buf[r.start].Index
+		r.floor = max(r.floor, r.buf[r.start].Index)
 		r.start = (r.start + 1) % len(r.buf)
 		r.n--
 	}

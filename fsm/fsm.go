@@ -81,6 +81,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	for i, l := range logs {
 		if l.Type == raft.LogConfiguration {
 			f.events.add(membershipEvent(l))
+			touched = append(touched, Event{})
 			continue
 		}
 		if l.Type != raft.LogCommand {
@@ -96,11 +97,13 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		}
 		resp, evs := h(l.Index, body)
 		out[i] = resp
+		for _, ev := range evs {
+			f.events.add(ev) // in log order, whatever the batching
+		}
 		touched = append(touched, evs...)
 		f.applied = l.Index
 	}
 	for _, ev := range touched {
-		f.events.add(ev)
 		if ev.Instance == nil {
 			continue
 		}
@@ -148,7 +151,7 @@ func (f *FSM) Service(name, version string) ([]Instance, uint64, <-chan struct{}
 	list := f.catalog.service(name, version)
 	out := make([]Instance, len(list))
 	for i, inst := range list {
-		out[i] = *inst
+		out[i] = inst.clone()
 	}
 	ch, ok := f.watches[name]
 	if !ok {
@@ -173,7 +176,7 @@ func (f *FSM) Instance(id string) (Instance, bool) {
 	if !ok {
 		return Instance{}, false
 	}
-	return *inst, true
+	return inst.clone(), true
 }
 
 // Instances returns every instance, ordered by id.
@@ -182,7 +185,7 @@ func (f *FSM) Instances() []Instance {
 	defer f.mu.RUnlock()
 	out := make([]Instance, 0, len(f.catalog.instances))
 	for _, inst := range f.catalog.instances {
-		out = append(out, *inst)
+		out = append(out, inst.clone())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -195,6 +198,12 @@ func (f *FSM) Events(after uint64) ([]Event, bool, <-chan struct{}) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	evs, gap := f.events.since(after)
+	for i := range evs {
+		if evs[i].Instance != nil {
+			c := evs[i].Instance.clone()
+			evs[i].Instance = &c
+		}
+	}
 	return evs, gap, f.appliedCh
 }
 

@@ -68,7 +68,16 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("restore snapshot: unsupported version %d", data.Version)
 	}
 	next := newCatalog()
-	for _, inst := range data.Instances {
+	for i, inst := range data.Instances {
+		if inst == nil || inst.ID == "" || inst.Name == "" {
+			return fmt.Errorf("restore snapshot: instance %d is empty or has no id or name", i)
+		}
+		if _, dup := next.instances[inst.ID]; dup {
+			return fmt.Errorf("restore snapshot: instance id %q appears twice", inst.ID)
+		}
+		if _, dup := next.byName[inst.Name][inst.Address]; dup {
+			return fmt.Errorf("restore snapshot: %s at %s appears twice", inst.Name, inst.Address)
+		}
 		next.put(inst)
 	}
 	for name, idx := range data.ServiceIndex {
