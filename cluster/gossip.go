@@ -100,6 +100,9 @@ func newGossip(cfg *Config, self meta, logger hclog.Logger) (*gossip, error) {
 	mc.ProbeInterval = cfg.ProbeInterval
 	mc.ProbeTimeout = cfg.ProbeTimeout
 	mc.SuspicionMult = cfg.SuspicionMult
+	// A registry must notice a dead peer in seconds: cap how long
+	// suspicion may last without confirmations from other members.
+	mc.SuspicionMaxTimeoutMult = 3
 	mc.PushPullInterval = 10 * cfg.ProbeInterval
 	// A restarted agent keeps its name but may come back on another address;
 	// let it reclaim its name once the old incarnation is dead.
