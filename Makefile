@@ -4,7 +4,7 @@ BIN       := bin/custodes
 GOFLAGS   ?=
 GODOG_FORMAT ?= progress
 
-.PHONY: all build run test test-unit test-features vet fmt bench clean
+.PHONY: all build run test test-unit test-features vet fmt bench clean test-deps
 
 all: build
 
@@ -16,8 +16,18 @@ run: build
 	./$(BIN) dev
 
 # Every test, race detector on. Feature scenarios run under go test (godog).
-test: vet
+test: vet test-deps
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# The partition tests need iproute2 and nftables (network namespaces, as
+# root); install them where they are missing and we may. Without them those
+# tests skip and say why.
+test-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	   { ! command -v nft >/dev/null || ! command -v ip >/dev/null; }; then \
+	  echo "installing iproute2 and nftables for the partition tests"; \
+	  apt-get update -qq >/dev/null && apt-get install -y -qq iproute2 nftables >/dev/null; \
+	fi
 
 test-unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /features)
