@@ -160,3 +160,39 @@ func TestLeaveShrinksTheConfiguration(t *testing.T) {
 	}
 	register(t, c.URL(c.Leader()), "after-leave", "10.0.0.1:80")
 }
+
+func TestAgentBackAtANewAddressUpdatesItsEntry(t *testing.T) {
+	c := startCluster(t, 3, agenttest.Options{})
+	victim := c.Followers()[0]
+	id := c.Agents[victim].Node().ID()
+	oldRaft := c.Agents[victim].Node().RaftAddr()
+	c.Kill(victim)
+	last := register(t, c.URL(c.Leader()), "moved", "10.0.0.1:80")
+	if err := c.RestartElsewhere(victim); err != nil {
+		t.Fatal(err)
+	}
+	newRaft := c.Agents[victim].Node().RaftAddr()
+	if newRaft == oldRaft {
+		t.Fatalf("restart did not move: %s", newRaft)
+	}
+	waitFor(t, "the configuration to carry the new address, once", 15*time.Second, func() bool {
+		l := c.Leader()
+		if l < 0 {
+			return false
+		}
+		n, at := 0, ""
+		for _, s := range c.Agents[l].Node().Status().Servers {
+			if s.ID == id {
+				n++
+				at = s.Address
+			}
+		}
+		return n == 1 && at == newRaft && len(c.Agents[l].Node().Status().Servers) == 3
+	})
+	if err := c.WaitForIndex(last.Index, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if v := c.Voters(c.Leader()); len(v) != 3 || !slices.Contains(v, id) {
+		t.Fatalf("voters: %v", v)
+	}
+}

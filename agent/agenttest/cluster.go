@@ -229,11 +229,21 @@ func (c *Cluster) Stop(i int) {
 }
 
 // Restart starts agent i again with its data dir and addresses.
-func (c *Cluster) Restart(i int) error {
+func (c *Cluster) Restart(i int) error { return c.restart(i, false) }
+
+// RestartElsewhere starts agent i again with its data dir and node id but
+// new addresses (fresh ports), as a machine that came back with a new IP.
+func (c *Cluster) RestartElsewhere(i int) error { return c.restart(i, true) }
+
+func (c *Cluster) restart(i int, move bool) error {
 	if c.Agents[i] != nil {
 		return errors.New("agent is running")
 	}
 	cfg := c.cfgs[i]
+	if move {
+		cfg.HTTPAddr, cfg.Cluster.HTTPAddr = "127.0.0.1:0", ""
+		cfg.Cluster.RaftAddr, cfg.Cluster.GossipAddr = "127.0.0.1:0", "127.0.0.1:0"
+	}
 	var others []string
 	for j, a := range c.Agents {
 		if a != nil && j != i {
@@ -246,6 +256,7 @@ func (c *Cluster) Restart(i int) error {
 		return err
 	}
 	c.Agents[i] = a
+	c.cfgs[i] = a.Config()
 	return nil
 }
 
