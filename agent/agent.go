@@ -10,7 +10,7 @@ import (
 
 	"github.com/custodes/custodes/api"
 	"github.com/custodes/custodes/cluster"
-	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/health"
 )
 
 // Config is one agent's whole configuration.
@@ -19,11 +19,12 @@ type Config struct {
 	HTTPAddr string
 	Cluster  cluster.Config
 	API      api.Config
+	Health   health.Config
 }
 
 // DefaultConfig returns a LAN agent's defaults.
 func DefaultConfig() Config {
-	return Config{HTTPAddr: "127.0.0.1:8500", Cluster: cluster.DefaultConfig(), API: api.DefaultConfig()}
+	return Config{HTTPAddr: "127.0.0.1:8500", Cluster: cluster.DefaultConfig(), API: api.DefaultConfig(), Health: health.DefaultConfig()}
 }
 
 // Validate checks the whole configuration. Until the listener resolves a
@@ -44,17 +45,21 @@ func (c *Config) Validate() error {
 	if c.API.Logger == nil {
 		c.API.Logger = c.Cluster.Logger
 	}
+	if c.Health.Logger == nil {
+		c.Health.Logger = c.Cluster.Logger
+	}
 	return nil
 }
 
 // Agent is a running registry agent.
 type Agent struct {
-	cfg  Config
-	ln   net.Listener
-	srv  *http.Server
-	node *cluster.Node
-	api  *api.Server
-	done chan struct{}
+	cfg    Config
+	ln     net.Listener
+	srv    *http.Server
+	node   *cluster.Node
+	health *health.Checker
+	api    *api.Server
+	done   chan struct{}
 }
 
 // Start listens, joins or forms the cluster and serves the API.
@@ -72,7 +77,9 @@ func Start(cfg Config) (*Agent, error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, ln: ln, node: node, api: api.New(node, noHealth{}, cfg.API), done: make(chan struct{})}
+	checker := health.New(node, cfg.Health)
+	checker.Start()
+	a := &Agent{cfg: cfg, ln: ln, node: node, health: checker, api: api.New(node, checker, cfg.API), done: make(chan struct{})}
 	a.srv = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(a.done)
@@ -113,6 +120,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		_ = a.srv.Close()
 	}
 	<-a.done
+	a.health.Stop()
 	a.node.Shutdown()
 	a.api.Close()
 	return err
@@ -122,13 +130,10 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 func (a *Agent) Kill() {
 	_ = a.srv.Close()
 	<-a.done
+	a.health.Stop()
 	a.node.Kill()
 	a.api.Close()
 }
 
-// noHealth stands in until the health checker is wired.
-type noHealth struct{}
-
-func (noHealth) Heartbeat(context.Context, string) (fsm.Instance, error) {
-	return fsm.Instance{}, fmt.Errorf("%w: health checks are not enabled", fsm.ErrConflict)
-}
+// Health is the agent's health checker.
+func (a *Agent) Health() *health.Checker { return a.health }

@@ -78,18 +78,19 @@ func (n *Node) leaderLoop(ctx context.Context) {
 	}
 	n.leaderMu.Unlock()
 
-	n.tasksMu.Lock()
-	tasks := append([]func(context.Context){}, n.leaderTasks...)
-	n.tasksMu.Unlock()
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	for _, task := range tasks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			task(ctx)
-		}()
+	n.tasksMu.Lock()
+	n.term = &leaderTerm{ctx: ctx, wg: &wg}
+	for _, task := range n.leaderTasks {
+		n.term.start(task)
 	}
+	n.tasksMu.Unlock()
+	defer func() {
+		n.tasksMu.Lock()
+		n.term = nil
+		n.tasksMu.Unlock()
+		wg.Wait()
+	}()
 
 	m := newMembership(n)
 	n.membership.Store(m)
@@ -180,4 +181,18 @@ func (n *Node) retryJoin() {
 			}
 		}
 	}
+}
+
+// leaderTerm is the context and wait group of one term's leader tasks.
+type leaderTerm struct {
+	ctx context.Context
+	wg  *sync.WaitGroup
+}
+
+func (t *leaderTerm) start(task func(context.Context)) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		task(t.ctx)
+	}()
 }

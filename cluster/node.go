@@ -43,6 +43,7 @@ type Node struct {
 	// leaderTasks run under the leader's context for each term.
 	tasksMu     sync.Mutex
 	leaderTasks []func(ctx context.Context)
+	term        *leaderTerm // non-nil while leader tasks run
 
 	leftOnce sync.Once
 	leftCh   chan struct{}
@@ -227,12 +228,15 @@ func (n *Node) stop(leave bool) {
 
 // OnLeadership registers work that runs while this agent leads: it starts,
 // in its own goroutine, once the leader has applied everything from earlier
-// terms, and its context is cancelled when leadership is revoked. Register
-// before the cluster elects this agent (right after New).
+// terms (at once if this agent already leads), and its context is
+// cancelled when leadership is revoked.
 func (n *Node) OnLeadership(task func(ctx context.Context)) {
 	n.tasksMu.Lock()
 	defer n.tasksMu.Unlock()
 	n.leaderTasks = append(n.leaderTasks, task)
+	if n.term != nil {
+		n.term.start(task)
+	}
 }
 
 // FSM is the agent's replica of the state.

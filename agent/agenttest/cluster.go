@@ -83,6 +83,8 @@ func (c *Cluster) config(i int) agent.Config {
 	cfg.Cluster.Logger = slog.New(slog.NewTextHandler(c.out, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg.API.MinCheckInterval = 20 * time.Millisecond
 	cfg.API.MinDeregisterAfter = 100 * time.Millisecond
+	cfg.Health.Tick = 50 * time.Millisecond
+	cfg.Health.RectifyTimeout = time.Second
 	return cfg
 }
 

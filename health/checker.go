@@ -1,0 +1,202 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/fsm"
+)
+
+// Checker runs this agent's share of HTTP checks and, while the agent
+// leads, the TTL, deregister-after and rectify work.
+type Checker struct {
+	node   Node
+	cfg    Config
+	log    *slog.Logger
+	client *http.Client
+
+	mu      sync.Mutex
+	pollers map[string]*poller   // instance id -> poller this agent runs
+	beats   map[string]time.Time // leader only: last heartbeat per TTL instance
+
+	stopCh   chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// New builds a checker and registers its leader-only work with the node.
+func New(node Node, cfg Config) *Checker {
+	if cfg.Tick <= 0 {
+		cfg.Tick = DefaultConfig().Tick
+	}
+	if cfg.RectifyTimeout <= 0 {
+		cfg.RectifyTimeout = DefaultConfig().RectifyTimeout
+	}
+	if cfg.RectifyAttempts <= 0 {
+		cfg.RectifyAttempts = DefaultConfig().RectifyAttempts
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Checker{
+		node: node, cfg: cfg, log: cfg.Logger,
+		client: &http.Client{
+			// A check passes on 2xx only; a redirect is an answer, not a pass.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		pollers: map[string]*poller{},
+		beats:   map[string]time.Time{},
+		stopCh:  make(chan struct{}),
+	}
+	node.OnLeadership(c.leaderWork)
+	return c
+}
+
+// Start begins this agent's share of the HTTP checks.
+func (c *Checker) Start() {
+	c.wg.Add(1)
+	go c.loop()
+}
+
+// Stop ends every check and waits for them. It is idempotent.
+func (c *Checker) Stop() {
+	c.stopOnce.Do(func() {
+		close(c.stopCh)
+		c.mu.Lock()
+		for id, p := range c.pollers {
+			p.cancel()
+			delete(c.pollers, id)
+		}
+		c.mu.Unlock()
+		c.wg.Wait()
+		c.client.CloseIdleConnections()
+	})
+}
+
+func (c *Checker) loop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.cfg.Tick)
+	defer t.Stop()
+	for {
+		c.assign()
+		select {
+		case <-c.stopCh:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// agents returns the registry agents gossip sees alive, self included.
+func (c *Checker) agents() []string {
+	self := c.node.ID()
+	out := []string{self}
+	for _, m := range c.node.Members() {
+		if m.Role == cluster.RoleRegistry && m.State == "alive" && m.Name != self {
+			out = append(out, m.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// assign starts pollers for the HTTP checks this agent owns and stops the
+// ones it no longer owns (an agent joined, the instance is gone or its
+// check changed).
+func (c *Checker) assign() {
+	agents := c.agents()
+	self := c.node.ID()
+	want := map[string]fsm.Instance{}
+	for _, inst := range c.node.FSM().Instances() {
+		if inst.Check == nil || inst.Check.TTL != 0 || inst.Check.HTTP == "" {
+			continue
+		}
+		if Owner(agents, inst.ID) == self {
+			want[inst.ID] = inst
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.stopCh:
+		return
+	default:
+	}
+	for id, p := range c.pollers {
+		inst, ok := want[id]
+		if !ok || *inst.Check != p.check {
+			p.cancel()
+			delete(c.pollers, id)
+		}
+	}
+	for id, inst := range want {
+		if _, ok := c.pollers[id]; ok {
+			continue
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		p := &poller{c: c, id: id, check: *inst.Check, cancel: cancel}
+		c.pollers[id] = p
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			p.run(ctx)
+		}()
+	}
+}
+
+// Owned returns the ids of the instances whose HTTP checks this agent runs.
+func (c *Checker) Owned() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.pollers))
+	for id := range c.pollers {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// setStatus proposes a transition through the leader.
+func (c *Checker) setStatus(ctx context.Context, id, status, output string) error {
+	_, _, err := c.node.Propose(ctx, fsm.SetStatusRequestType, &fsm.SetStatusRequest{
+		ID: id, Status: status, Output: output, Now: time.Now().UTC(),
+	})
+	if err != nil && err != fsm.ErrNotFound {
+		c.log.Warn("health transition not recorded; will retry", "instance", id, "status", status, "error", err)
+		return err
+	}
+	if err == nil {
+		c.log.Info("health transition", "instance", id, "status", status, "output", output)
+	}
+	return nil
+}
+
+// Heartbeat renews a TTL check, on the leader.
+func (c *Checker) Heartbeat(ctx context.Context, id string) (fsm.Instance, error) {
+	if !c.node.IsLeader() {
+		return fsm.Instance{}, cluster.ErrNotLeader
+	}
+	inst, ok := c.node.FSM().Instance(id)
+	if !ok {
+		return fsm.Instance{}, fsm.ErrNotFound
+	}
+	if inst.Check == nil || inst.Check.TTL == 0 {
+		return fsm.Instance{}, fmt.Errorf("%w: instance %s has no ttl check", fsm.ErrConflict, id)
+	}
+	c.mu.Lock()
+	c.beats[id] = time.Now()
+	c.mu.Unlock()
+	if inst.Status == fsm.StatusCritical {
+		if err := c.setStatus(ctx, id, fsm.StatusPassing, "heartbeat received"); err != nil {
+			return fsm.Instance{}, err
+		}
+		inst, _ = c.node.FSM().Instance(id)
+	}
+	return inst, nil
+}
