@@ -3,7 +3,6 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -59,10 +58,9 @@ type Config struct {
 	// ApplyTimeout bounds how long a write may wait to be enqueued.
 	ApplyTimeout time.Duration
 
-	// Logger is custodes' own log; LogOutput receives Raft's and memberlist's.
-	Logger    *slog.Logger
-	LogOutput io.Writer
-	LogLevel  string
+	// Logger receives custodes' own lines and, through an hclog adapter,
+	// Raft's and memberlist's.
+	Logger *slog.Logger
 }
 
 // DefaultConfig returns timings for agents on one LAN.
@@ -88,7 +86,6 @@ func DefaultConfig() Config {
 		MaxTrailingLogs:     250,
 		LeaderWait:          5 * time.Second,
 		ApplyTimeout:        5 * time.Second,
-		LogLevel:            "warn",
 	}
 }
 
@@ -106,7 +103,6 @@ func TestConfig() Config {
 	c.ReconcileInterval = 200 * time.Millisecond
 	c.ServerStabilization = 300 * time.Millisecond
 	c.LeaderWait = 5 * time.Second
-	c.LogLevel = "error"
 	return c
 }
 
@@ -146,9 +142,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.LogOutput == nil {
-		c.LogOutput = io.Discard
 	}
 	return errors.Join(errs...)
 }

@@ -62,11 +62,7 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	level := hclog.LevelFromString(cfg.LogLevel)
-	if level == hclog.NoLevel {
-		level = hclog.Warn
-	}
-	hlog := hclog.New(&hclog.LoggerOptions{Name: cfg.NodeID, Output: cfg.LogOutput, Level: level})
+	hlog := newHCLog(cfg.Logger)
 
 	n := &Node{
 		cfg:        cfg,

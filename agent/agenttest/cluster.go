@@ -79,7 +79,6 @@ func (c *Cluster) config(i int) agent.Config {
 	cfg.Cluster = cluster.TestConfig()
 	cfg.Cluster.NodeID = fmt.Sprintf("node%d", i+1)
 	cfg.Cluster.DataDir = fmt.Sprintf("%s/node%d", c.root, i+1)
-	cfg.Cluster.LogOutput = c.out
 	cfg.Cluster.Logger = slog.New(slog.NewTextHandler(c.out, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg.API.MinCheckInterval = 20 * time.Millisecond
 	cfg.API.MinDeregisterAfter = 100 * time.Millisecond

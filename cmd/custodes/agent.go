@@ -69,7 +69,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "custodes agent:", err)
 		return 2
 	}
-	cfg.Cluster.Logger, cfg.Cluster.LogOutput, cfg.Cluster.LogLevel = logger, stderr, level
+	cfg.Cluster.Logger = logger
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "custodes agent:", err)
 		return 2

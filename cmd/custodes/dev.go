@@ -71,7 +71,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		cfg.Cluster.RaftAddr = fmt.Sprintf("127.0.0.1:%d", *portBase+100+i)
 		cfg.Cluster.GossipAddr = fmt.Sprintf("127.0.0.1:%d", *portBase+200+i)
 		cfg.Cluster.BootstrapExpect = *nodes
-		cfg.Cluster.Logger, cfg.Cluster.LogOutput, cfg.Cluster.LogLevel = logger, stderr, *level
+		cfg.Cluster.Logger = logger.With("node", cfg.Cluster.NodeID)
 		if i > 1 {
 			cfg.Cluster.Join = []string{fmt.Sprintf("127.0.0.1:%d", *portBase+201)}
 		}
