@@ -2,16 +2,17 @@
 // under go test: every scenario drives a real in-process cluster of agents
 // over HTTP (agent/agenttest). Run one feature or tag with
 //
-//	go test ./features -godog.paths=registry.feature -godog.tags=@fresh
+//	go test ./features -v --godog.tags=@fresh
+//	go test ./features -v --godog.format=pretty registry.feature
 package features
 
 import (
-	"flag"
 	"os"
 	"testing"
 
 	"github.com/cucumber/godog"
 	"github.com/cucumber/godog/colors"
+	"github.com/spf13/pflag"
 )
 
 var opts = godog.Options{
@@ -19,15 +20,22 @@ var opts = godog.Options{
 	Paths:  []string{"."},
 	Strict: true,
 	Tags:   "~@wip",
-	Output: colors.Colored(os.Stdout),
+	Output: colors.Uncolored(os.Stdout),
 }
 
 func init() {
 	godog.BindCommandLineFlags("godog.", &opts)
 }
 
+func TestMain(m *testing.M) {
+	pflag.Parse()
+	if args := pflag.Args(); len(args) > 0 {
+		opts.Paths = args
+	}
+	os.Exit(m.Run())
+}
+
 func TestFeatures(t *testing.T) {
-	flag.Parse()
 	o := opts
 	o.TestingT = t
 	suite := godog.TestSuite{

@@ -50,7 +50,6 @@ func (w *world) send(i int, method, path string, body []byte) (*response, error)
 	if err != nil {
 		return nil, err
 	}
-	w.asked = i
 	return &response{status: resp.StatusCode, header: resp.Header, body: b, elapsed: time.Since(start)}, nil
 }
 
@@ -63,6 +62,7 @@ func (w *world) request(method, path, who string, body *godog.DocString) error {
 	if body != nil {
 		b = []byte(body.Content)
 	}
+	w.asked = i
 	w.last, err = w.send(i, method, path, b)
 	return err
 }
@@ -275,7 +275,7 @@ func httpSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^I send a body of (\d+) bytes to "([^"]*)" on (the leader|a follower|agent \d+)$`, w.sendBig)
 	sc.Step(`^the response status is (\d+)$`, w.statusIs)
 	sc.Step(`^the response contains:$`, w.containsJSON)
-	sc.Step(`^the error mentions "([^"]*)"$`, w.errorMentions)
+	sc.Step(`^the error mentions "(.*)"$`, w.errorMentions)
 	sc.Step(`^the response has (\d+) "([^"]*)"$`, func(n int, path string) error { return w.fieldCount(path, n) })
 	sc.Step(`^I remember the response "([^"]*)" as "([^"]*)"$`, w.remember)
 	sc.Step(`^the response header "([^"]*)" is set$`, w.headerNotEmpty)
