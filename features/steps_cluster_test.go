@@ -250,8 +250,8 @@ func clusterSteps(sc *godog.ScenarioContext, w *world) {
 			c.Cluster.MinQuorum = q
 		})
 	})
-	sc.Step(`^I kill (the leader|a follower|agent \d+)$`, w.kill)
-	sc.Step(`^I stop (the leader|a follower|agent \d+) gracefully$`, w.stop)
+	sc.Step(`^I kill `+who+`$`, w.kill)
+	sc.Step(`^I stop `+who+` gracefully$`, w.stop)
 	sc.Step(`^I restart the (killed|stopped) agent$`, w.restartNamed)
 	sc.Step(`^I stop every agent$`, w.stopAll)
 	sc.Step(`^I restart every agent$`, w.restartAll)
@@ -266,7 +266,10 @@ func clusterSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^gossip reports the (killed|stopped|leaver) agent as "([^"]*)"$`, func(n, st string) error { return w.gossipSays(n+".id", st) })
 	sc.Step(`^every agent answers "(GET|POST)" "([^"]*)" with (\d+)$`, w.everyAgentAnswers)
 	sc.Step(`^exactly (\d+) agents? reports? state "Leader"$`, w.leadersReported)
-	sc.Step(`^(the leader|a follower|agent \d+) leaves the cluster$`, w.leave)
+	sc.Step(`^every agent becomes ready$`, func() error {
+		return poll(10*time.Second, func() error { return w.everyAgentAnswers(http.MethodGet, "/ready", 200) })
+	})
+	sc.Step(`^`+who+` leaves the cluster$`, w.leave)
 	sc.Step(`^the restarted agent has node id "\$\{killed\.id\}"$`, func() error {
 		i := atoi(w.vars["killed"])
 		if got := w.c.Agents[i].Node().ID(); got != w.vars["killed.id"] {

@@ -260,10 +260,10 @@ func healthSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^the webhook "([^"]*)" has been called (\d+) times? with event "([^"]*)" for "([^"]*)"$`, w.hookCalled)
 	sc.Step(`^the instance "([^"]*)" turns "(passing|critical)" within (\d+) seconds?$`, w.turns)
 	sc.Step(`^the instance "([^"]*)" is deregistered within (\d+) seconds?$`, w.goneWithin)
-	sc.Step(`^I start "(GET)" "([^"]*)" on (the leader|a follower|agent \d+) in the background as "([^"]*)"$`, w.background)
+	sc.Step(`^I start "(GET)" "([^"]*)" on `+who+` in the background as "([^"]*)"$`, w.background)
 	sc.Step(`^the background request "([^"]*)" answers (\d+) within ([\d.]+) seconds?$`, w.backgroundAnswers)
 	sc.Step(`^the background request "([^"]*)" is still waiting$`, w.backgroundWaiting)
-	sc.Step(`^I open an event stream on (the leader|a follower|agent \d+)$`, func(who string) error { return w.openStream(who, "") })
+	sc.Step(`^I open an event stream on `+who+`$`, func(who string) error { return w.openStream(who, "") })
 	sc.Step(`^the event stream delivers a "([^"]*)" event for "([^"]*)"$`, w.streamDelivers)
 	sc.Step(`^the event stream delivers a membership event$`, w.streamDeliversMembership)
 }

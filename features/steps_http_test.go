@@ -267,12 +267,12 @@ func (w *world) sendBig(n int, path, who string) error {
 }
 
 func httpSteps(sc *godog.ScenarioContext, w *world) {
-	sc.Step(`^I send "(GET|POST|PUT|DELETE|PATCH)" "([^"]*)" to (the leader|a follower|the other follower|agent \d+)$`,
+	sc.Step(`^I send "(GET|POST|PUT|DELETE|PATCH)" "([^"]*)" to `+who+`$`,
 		func(m, p, who string) error { return w.request(m, p, who, nil) })
-	sc.Step(`^I send "(GET|POST|PUT|DELETE|PATCH)" "([^"]*)" to (the leader|a follower|the other follower|agent \d+) with body:$`,
+	sc.Step(`^I send "(GET|POST|PUT|DELETE|PATCH)" "([^"]*)" to `+who+` with body:$`,
 		func(m, p, who string, d *godog.DocString) error { return w.request(m, p, who, d) })
-	sc.Step(`^I send "(GET|POST|PUT|DELETE|PATCH)" "([^"]*)" to (the leader|a follower|the other follower|agent \d+) with the raw body '(.*)'$`, w.sendRaw)
-	sc.Step(`^I send a body of (\d+) bytes to "([^"]*)" on (the leader|a follower|agent \d+)$`, w.sendBig)
+	sc.Step(`^I send "(GET|POST|PUT|DELETE|PATCH)" "([^"]*)" to `+who+` with the raw body '(.*)'$`, w.sendRaw)
+	sc.Step(`^I send a body of (\d+) bytes to "([^"]*)" on `+who+`$`, w.sendBig)
 	sc.Step(`^the response status is (\d+)$`, w.statusIs)
 	sc.Step(`^the response contains:$`, w.containsJSON)
 	sc.Step(`^the error mentions "(.*)"$`, w.errorMentions)

@@ -207,7 +207,7 @@ func registrySteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^the registry is empty$`, w.wipe)
 	sc.Step(`^I register "([^"]*)" version "([^"]*)" at "([^"]*)"$`, func(n, v, a string) error { return w.register(n, v, a, "") })
 	sc.Step(`^I register "([^"]*)" at "([^"]*)"$`, func(n, a string) error { return w.register(n, "", a, "") })
-	sc.Step(`^I register "([^"]*)" at "([^"]*)" through (the leader|a follower|agent \d+)$`, func(n, a, who string) error { return w.register(n, "", a, who) })
+	sc.Step(`^I register "([^"]*)" at "([^"]*)" through `+who+`$`, func(n, a, who string) error { return w.register(n, "", a, who) })
 	sc.Step(`^it is reported "([^"]*)"$`, w.reported)
 	sc.Step(`^I register these instances:$`, w.registerTable)
 	sc.Step(`^searching for "([^"]*)" version "([^"]*)" finds (\d+) instances?$`, w.finds)

@@ -102,10 +102,16 @@ func (w *world) expand(s string) (string, error) {
 	return out, nil
 }
 
+// who matches an agent reference in a step.
+const who = `(the leader|a follower|the other follower|agent (?:\d+|\$\{[a-z.]+\}))`
+
 // agent resolves "the leader", "a follower", "the other follower",
 // "agent 2" (1-based) to an index into the cluster.
 func (w *world) agent(name string) (int, error) {
-	name = strings.TrimSpace(name)
+	name, err := w.expand(strings.TrimSpace(name))
+	if err != nil {
+		return -1, err
+	}
 	switch name {
 	case "the leader":
 		l, err := w.c.WaitForLeader(10 * time.Second)
