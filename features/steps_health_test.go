@@ -25,6 +25,10 @@ func (w *world) service(name, state string) error {
 	s := &testService{}
 	s.up.Store(state == "healthy")
 	s.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if state == "redirecting" {
+			http.Redirect(rw, r, "/alive-elsewhere", http.StatusFound)
+			return
+		}
 		if s.up.Load() {
 			rw.WriteHeader(http.StatusOK)
 			return
@@ -254,7 +258,7 @@ func (w *world) streamDeliversMembership() error {
 }
 
 func healthSteps(sc *godog.ScenarioContext, w *world) {
-	sc.Step(`^a test service "([^"]*)" that is (healthy|failing)$`, w.service)
+	sc.Step(`^a test service "([^"]*)" that is (healthy|failing|redirecting)$`, w.service)
 	sc.Step(`^the test service "([^"]*)" (recovers|starts failing)$`, w.flip)
 	sc.Step(`^a rectify webhook "([^"]*)"$`, w.webhook)
 	sc.Step(`^the webhook "([^"]*)" has been called (\d+) times? with event "([^"]*)" for "([^"]*)"$`, w.hookCalled)
@@ -266,4 +270,21 @@ func healthSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^I open an event stream on `+who+`$`, func(who string) error { return w.openStream(who, "") })
 	sc.Step(`^the event stream delivers a "([^"]*)" event for "([^"]*)"$`, w.streamDelivers)
 	sc.Step(`^the event stream delivers a membership event$`, w.streamDeliversMembership)
+	sc.Step(`^I open an event stream on `+who+` after index "([^"]*)"$`, func(who, idx string) error {
+		idx, err := w.expand(idx)
+		if err != nil {
+			return err
+		}
+		return w.openStream(who, "?index="+idx)
+	})
+	sc.Step(`^the event stream holds no "([^"]*)" event for "([^"]*)"$`, func(event, name string) error {
+		w.stream.mu.Lock()
+		defer w.stream.mu.Unlock()
+		for _, ev := range w.stream.events {
+			if ev["event"] == event && strings.Contains(ev["data"], `"name":"`+name+`"`) {
+				return fmt.Errorf("the stream holds %s for %s at index %s", event, name, ev["id"])
+			}
+		}
+		return nil
+	})
 }
