@@ -62,6 +62,8 @@ kill_node() {
   local p; p=$(pid_of "$1")
   [ -n "$p" ] && kill -0 "$p" 2>/dev/null || die "node$1 is not running"
   kill -9 "$p"
+  local deadline=$((SECONDS + 5))
+  while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
   echo "killed node$1 (pid $p) with SIGKILL"
 }
 
