@@ -40,5 +40,10 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Throughput, latency, failover and detection of a local 3-agent cluster,
+# written to docs/BENCHMARKS.md (a measurement, not a test).
+bench:
+	bash scripts/bench.sh
+
 clean:
 	rm -rf bin

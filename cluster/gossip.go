@@ -121,10 +121,18 @@ func newGossip(cfg *Config, self meta, logger hclog.Logger) (*gossip, error) {
 }
 
 func (g *gossip) join(addrs []string) error {
-	if len(addrs) == 0 {
+	// Joining only oneself would "succeed" and stop the retries that find
+	// the others once they are up.
+	var others []string
+	for _, a := range addrs {
+		if a != g.bound {
+			others = append(others, a)
+		}
+	}
+	if len(others) == 0 {
 		return nil
 	}
-	_, err := g.ml.Join(addrs)
+	_, err := g.ml.Join(others)
 	return err
 }
 

@@ -28,7 +28,9 @@ die() { echo "chaos: $*" >&2; exit 1; }
 pid_of()  { cat "$DIR/node$1.pid" 2>/dev/null || true; }
 http_of() { cat "$DIR/node$1.http"; }
 nodes()   { for f in "$DIR"/node*.http; do n=${f##*/node}; echo "${n%.http}"; done | sort -n; }
-alive()   { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# running: exists and is not a zombie awaiting reaping.
+running() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
+alive()   { local p; p=$(pid_of "$1"); [ -n "$p" ] && running "$p"; }
 
 leader() {
   local i
@@ -60,10 +62,10 @@ state() {
 
 kill_node() {
   local p; p=$(pid_of "$1")
-  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || die "node$1 is not running"
+  [ -n "$p" ] && running "$p" || die "node$1 is not running"
   kill -9 "$p"
   local deadline=$((SECONDS + 5))
-  while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  while running "$p" && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
   echo "killed node$1 (pid $p) with SIGKILL"
 }
 

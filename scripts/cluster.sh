@@ -42,7 +42,10 @@ load() {
 }
 
 pid_of() { cat "$DIR/node$1.pid" 2>/dev/null || true; }
-alive()  { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# running: the process exists and is not a zombie (a killed agent whose
+# parent has exited stays a zombie until init reaps it).
+running() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
+alive()  { local p; p=$(pid_of "$1"); [ -n "$p" ] && running "$p"; }
 
 netns_up() {
   local n=$1 sw="$PREFIX-sw" i
@@ -77,19 +80,25 @@ netns_down() {
 }
 
 start_node() {
-  local i=$1 host http raft gossip join
+  local i=$1 host http raft gossip join="" j
   alive "$i" && die "node$i is already running (pid $(pid_of "$i"))"
+  # Join every other agent: a restarted agent must find the living ones
+  # whichever of them are up.
+  for j in $(seq 1 "$N"); do
+    [ "$j" = "$i" ] && continue
+    if [ "$NETNS" = 1 ]; then join+="10.99.0.$((10 + j)):8301,"; else join+="127.0.0.1:$((BASE + 200 + j)),"; fi
+  done
+  join=${join%,}
   if [ "$NETNS" = 1 ]; then
     host="10.99.0.$((10 + i))"; http="$host:8500"; raft="$host:8300"; gossip="$host:8301"
-    join="10.99.0.11:8301"
     echo "$host" > "$DIR/node$i.ip"
   else
     host=127.0.0.1; http="$host:$((BASE + i))"; raft="$host:$((BASE + 100 + i))"; gossip="$host:$((BASE + 200 + i))"
-    join="127.0.0.1:$((BASE + 201))"
   fi
   echo "$http" > "$DIR/node$i.http"
   local args=(agent --node-id "node$i" --data-dir "$DIR/node$i" --http "$http" --raft "$raft"
-              --gossip "$gossip" --bootstrap-expect "$N" --join "$join" --log-level info)
+              --gossip "$gossip" --bootstrap-expect "$N" --log-level info)
+  [ -n "$join" ] && args+=(--join "$join")
   if [ "$NETNS" = 1 ]; then
     # ip netns exec replaces itself with the agent: $! is the agent's PID.
     ip netns exec "$(cat "$DIR/netns.prefix")-n$i" "$BIN" "${args[@]}" >>"$DIR/node$i.log" 2>&1 &
@@ -120,7 +129,7 @@ stop_node() {
   alive "$i" || { echo "node$i is not running"; return 0; }
   kill -"$sig" "$p"
   deadline=$((SECONDS + 10))
-  while kill -0 "$p" 2>/dev/null; do
+  while running "$p"; do
     if [ $SECONDS -ge $deadline ]; then kill -KILL "$p"; echo "node$i did not stop in 10s: killed"; break; fi
     sleep 0.05
   done

@@ -15,6 +15,7 @@ Usage:
                    [--bootstrap-expect N] [--join ADDR,ADDR,...]
   custodes dev     [--data-dir DIR] [--nodes 3] [--port-base 8500]
   custodes leave   [--http HOST:PORT]   decommission a running agent
+  custodes bench   [--cluster-dir DIR]  measure a cluster started by scripts/cluster.sh
   custodes version
 
 Run "custodes COMMAND -h" for a command's flags.
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDev(args[1:], stdout, stderr)
 	case "leave":
 		return runLeave(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "custodes", version)
 		return 0
