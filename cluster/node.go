@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 )
 
 // Node is one registry agent's membership in the cluster.
@@ -140,7 +141,13 @@ func (n *Node) startRaft(hlog hclog.Logger) error {
 		return fmt.Errorf("raft config: %w", err)
 	}
 
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")})
+	// NoFreelistSync: bbolt rebuilds its freelist on open instead of
+	// writing it on every commit, which roughly halves the bytes each
+	// fsync'd log append writes (as Consul does). Durability is unchanged.
+	store, err := raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(n.cfg.DataDir, "raft.db"),
+		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType},
+	})
 	if err != nil {
 		return fmt.Errorf("raft store: %w", err)
 	}
