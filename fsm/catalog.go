@@ -65,6 +65,9 @@ type catalog struct {
 	instances    map[string]*Instance
 	byName       map[string]map[string]string
 	serviceIndex map[string]uint64
+	// checked holds the ids of instances that carry a check, so the health
+	// checker's periodic passes cost O(checked), not O(catalog).
+	checked map[string]struct{}
 }
 
 func newCatalog() *catalog {
@@ -72,6 +75,7 @@ func newCatalog() *catalog {
 		instances:    map[string]*Instance{},
 		byName:       map[string]map[string]string{},
 		serviceIndex: map[string]uint64{},
+		checked:      map[string]struct{}{},
 	}
 }
 
@@ -82,6 +86,7 @@ func (c *catalog) clone() *catalog {
 		instances:    maps.Clone(c.instances),
 		byName:       make(map[string]map[string]string, len(c.byName)),
 		serviceIndex: maps.Clone(c.serviceIndex),
+		checked:      maps.Clone(c.checked),
 	}
 	for name, addrs := range c.byName {
 		out.byName[name] = maps.Clone(addrs)
@@ -97,6 +102,11 @@ func (c *catalog) put(inst *Instance) {
 		c.byName[inst.Name] = addrs
 	}
 	addrs[inst.Address] = inst.ID
+	if inst.Check != nil {
+		c.checked[inst.ID] = struct{}{}
+	} else {
+		delete(c.checked, inst.ID)
+	}
 	if inst.ModifyIndex > c.serviceIndex[inst.Name] {
 		c.serviceIndex[inst.Name] = inst.ModifyIndex
 	}
@@ -104,6 +114,7 @@ func (c *catalog) put(inst *Instance) {
 
 func (c *catalog) remove(inst *Instance, index uint64) {
 	delete(c.instances, inst.ID)
+	delete(c.checked, inst.ID)
 	if addrs := c.byName[inst.Name]; addrs != nil {
 		delete(addrs, inst.Address)
 		if len(addrs) == 0 {

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 type step struct {
@@ -249,5 +251,33 @@ func TestCommands(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCheckedInstancesTracksChecksOnly(t *testing.T) {
+	f := New()
+	now := time.Unix(1700000000, 0).UTC()
+	check := &Check{HTTP: "http://h:1/alive", Interval: time.Second, Timeout: time.Millisecond, FailuresBeforeCritical: 1, SuccessesBeforePassing: 1}
+	apply := func(idx uint64, typ MessageType, req any) {
+		data, err := Encode(typ, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: data})
+	}
+	apply(1, RegisterRequestType, &RegisterRequest{ID: "a", Name: "web", Address: "h:1", Check: check, Now: now})
+	apply(2, RegisterRequestType, &RegisterRequest{ID: "b", Name: "web", Address: "h:2", Now: now})
+	if got := f.CheckedInstances(); len(got) != 1 || got[0].ID != "a" {
+		t.Fatalf("checked after register: %+v", got)
+	}
+	// Re-registering without the check drops it; with one adds it.
+	apply(3, RegisterRequestType, &RegisterRequest{ID: "x", Name: "web", Address: "h:1", Now: now})
+	apply(4, RegisterRequestType, &RegisterRequest{ID: "y", Name: "web", Address: "h:2", Check: check, Now: now})
+	if got := f.CheckedInstances(); len(got) != 1 || got[0].ID != "b" {
+		t.Fatalf("checked after re-registration: %+v", got)
+	}
+	apply(5, DeregisterRequestType, &DeregisterRequest{ID: "b"})
+	if got := f.CheckedInstances(); len(got) != 0 {
+		t.Fatalf("checked after deregister: %+v", got)
 	}
 }

@@ -191,6 +191,19 @@ func (f *FSM) Instances() []Instance {
 	return out
 }
 
+// CheckedInstances returns every instance that carries a check, ordered
+// by id; it costs O(checked instances), not O(catalog).
+func (f *FSM) CheckedInstances() []Instance {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]Instance, 0, len(f.catalog.checked))
+	for id := range f.catalog.checked {
+		out = append(out, f.catalog.instances[id].clone())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // Events returns the retained events after index, whether some may be
 // missing before them (the reader must then resynchronise from a full
 // read), and a channel closed when anything more is applied.

@@ -113,7 +113,7 @@ func (c *Checker) assign() {
 	agents := c.agents()
 	self := c.node.ID()
 	want := map[string]fsm.Instance{}
-	for _, inst := range c.node.FSM().Instances() {
+	for _, inst := range c.node.FSM().CheckedInstances() {
 		if inst.Check == nil || inst.Check.TTL != 0 || inst.Check.HTTP == "" {
 			continue
 		}

@@ -18,7 +18,7 @@ func (c *Checker) leaderWork(ctx context.Context) {
 	now := time.Now()
 	c.mu.Lock()
 	c.beats = map[string]time.Time{}
-	for _, inst := range c.node.FSM().Instances() {
+	for _, inst := range c.node.FSM().CheckedInstances() {
 		if inst.Check != nil && inst.Check.TTL != 0 {
 			c.beats[inst.ID] = now
 		}
@@ -47,7 +47,7 @@ func (c *Checker) leaderWork(ctx context.Context) {
 // expire marks TTL instances whose deadline passed critical and
 // deregisters instances critical for longer than deregister_after.
 func (c *Checker) expire(ctx context.Context, now time.Time) {
-	for _, inst := range c.node.FSM().Instances() {
+	for _, inst := range c.node.FSM().CheckedInstances() {
 		if inst.Check == nil {
 			continue
 		}
