@@ -14,13 +14,7 @@ import (
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	agenttest.WaitFor(t, what, timeout, cond)
 }
 
 func memberState(c *agenttest.Cluster, observer int, name string) string {

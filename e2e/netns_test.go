@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/custodes/custodes/agent/agenttest"
 	"io"
 	"net/http"
 	"os"
@@ -188,13 +189,7 @@ func (c *netCluster) status(i int) (raftStatus, bool) {
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	agenttest.WaitFor(t, what, timeout, cond)
 }
 
 // leaderAmong returns the agent every listed agent names as leader, or 0.

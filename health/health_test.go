@@ -90,13 +90,7 @@ func do(t *testing.T, method, url string, body any) (int, map[string]any) {
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	agenttest.WaitFor(t, what, timeout, cond)
 }
 
 func status(t *testing.T, c *agenttest.Cluster, i int, id string) string {

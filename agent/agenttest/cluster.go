@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"testing"
 	"time"
 
 	"github.com/custodes/custodes/agent"
@@ -280,5 +281,14 @@ func poll(timeout time.Duration, cond func() bool) error {
 			return errors.New("condition not met in time")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// WaitFor polls cond every 20ms and fails the test if it does not hold
+// within timeout: the one way tests wait on a condition.
+func WaitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	if err := poll(timeout, cond); err != nil {
+		t.Fatalf("timed out after %s waiting for %s", timeout, what)
 	}
 }
