@@ -6,7 +6,7 @@ Feature: A stream of every change
     Given the registry is empty
     And I open an event stream on a follower
     When I register "streamed" at "10.0.0.1:80"
-    And I remember the response "id" as "id"
+    And I remember the "id" as "id"
     Then the event stream delivers a "registered" event for "streamed"
     When I send "PUT" "/instance/${id}" to the leader with body:
       """
@@ -30,14 +30,13 @@ Feature: A stream of every change
 
   @fresh
   Scenario: Membership changes stream with their index
-    Given a fresh cluster of 3 agents
-    And I open an event stream on the leader
+    Given I open an event stream on the leader
     Then the event stream delivers a membership event
 
   Scenario: A resumed stream starts after the index it names
     Given the registry is empty
     And I register "first" at "10.0.0.1:80"
-    And I remember the response "index" as "after"
+    And I remember the "index" as "after"
     And I register "second" at "10.0.0.2:80"
     When I open an event stream on a follower after index "${after}"
     Then the event stream delivers a "registered" event for "second"

@@ -15,7 +15,7 @@ Feature: Every service is watched
        "rectify": {"url": "${restarter.url}"}}
       """
     Then the response status is 201
-    And I remember the response "id" as "api"
+    And I remember the "id" as "api"
     When the test service "api" starts failing
     Then the instance "${api}" turns "critical" within 5 seconds
     And the webhook "restarter" has been called 1 time with event "critical" for "${api}"
@@ -48,7 +48,7 @@ Feature: Every service is watched
       """
       {"name": "pool", "address": "${bad.addr}", "check": {"interval": "50ms", "failures_before_critical": 1}}
       """
-    And I remember the response "id" as "bad"
+    And I remember the "id" as "bad"
     Then the instance "${bad}" turns "critical" within 5 seconds
     When I send "GET" "/service/pool" to a follower
     Then the response has 1 "instances"
@@ -65,7 +65,7 @@ Feature: Every service is watched
 
   Scenario: A registration without a check is never polled and stays passing
     When I register "plain" at "127.0.0.1:1"
-    And I remember the response "id" as "plain"
+    And I remember the "id" as "plain"
     And I send "GET" "/instance/${plain}" to a follower
     Then the response contains:
       """
@@ -78,7 +78,7 @@ Feature: Every service is watched
       """
       {"name": "defaults", "address": "127.0.0.1:9999", "check": {}}
       """
-    And I remember the response "id" as "d"
+    And I remember the "id" as "d"
     And I send "GET" "/instance/${d}" to the leader
     Then the response contains:
       """
@@ -92,7 +92,7 @@ Feature: Every service is watched
       """
       {"name": "moved", "address": "${moved.addr}", "check": {"interval": "50ms", "failures_before_critical": 1}}
       """
-    And I remember the response "id" as "moved"
+    And I remember the "id" as "moved"
     Then the instance "${moved}" turns "critical" within 5 seconds
     When I send "GET" "/instance/${moved}" to the leader
     Then the response contains:
@@ -105,7 +105,7 @@ Feature: Every service is watched
       """
       {"name": "job", "address": "127.0.0.1:9100", "check": {"ttl": "300ms"}}
       """
-    And I remember the response "id" as "job"
+    And I remember the "id" as "job"
     Then the instance "${job}" turns "critical" within 5 seconds
     When I send "PUT" "/instance/${job}/heartbeat" to a follower
     Then the response status is 200
@@ -117,7 +117,7 @@ Feature: Every service is watched
 
   Scenario: Heartbeats need a TTL check and a known instance
     When I register "plain" at "127.0.0.1:1"
-    And I remember the response "id" as "plain"
+    And I remember the "id" as "plain"
     And I send "PUT" "/instance/${plain}/heartbeat" to a follower
     Then the response status is 409
     And the error mentions "no ttl check"
@@ -131,7 +131,7 @@ Feature: Every service is watched
       {"name": "gone", "address": "${gone.addr}",
        "check": {"interval": "50ms", "failures_before_critical": 1, "deregister_after": "300ms"}}
       """
-    And I remember the response "id" as "gone"
+    And I remember the "id" as "gone"
     Then the instance "${gone}" is deregistered within 10 seconds
 
   Scenario Outline: Bad checks are refused

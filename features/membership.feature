@@ -5,8 +5,7 @@ Feature: The watchmen watch each other
   the cost of quorum; graceful stops keep the voters; leave decommissions.
 
   Scenario: A dead agent is replaced by a fresh one with no operator action
-    Given a fresh cluster of 3 agents
-    And I register "kept" at "10.0.0.1:80"
+    Given I register "kept" at "10.0.0.1:80"
     When I kill a follower
     Then gossip reports the killed agent as "dead"
     When I register "kept" at "10.0.0.2:80" through a follower
@@ -29,8 +28,7 @@ Feature: The watchmen watch each other
     And the response status is 201
 
   Scenario: Stopping the leader gracefully hands leadership over and keeps it a voter
-    Given a fresh cluster of 3 agents
-    And I register "graceful" at "10.0.0.1:80"
+    Given I register "graceful" at "10.0.0.1:80"
     When I stop the leader gracefully
     Then a new leader is elected
     And gossip reports the stopped agent as "left"
@@ -41,7 +39,6 @@ Feature: The watchmen watch each other
     And the cluster has 3 voters
 
   Scenario: Leave decommissions an agent, quorum-safe
-    Given a fresh cluster of 3 agents
     When a follower leaves the cluster
     Then the response contains:
       """
@@ -54,10 +51,10 @@ Feature: The watchmen watch each other
     Then the response status is 201
 
   Scenario: Removing a dead peer is allowed; removing one that would cost quorum is refused
-    Given a fresh cluster of 3 agents
     When I kill a follower
+    And the leader sees the killed agent as unhealthy
     And I send "GET" "/admin/raft" to a follower
-    And I remember the response "node_id" as "healthy"
+    And I remember the "node_id" as "healthy"
     # Removing the healthy follower would leave the leader and a dead voter.
     And I send "POST" "/admin/raft/remove-peer" to the leader with body:
       """
@@ -74,8 +71,25 @@ Feature: The watchmen watch each other
     And the cluster has 2 voters
     And the killed agent is not a voter
 
+  # Bug: the safety check reads the leader's health view, refreshed once per
+  # reconcile interval; within that interval of a death the dead voter still
+  # counts as healthy, the healthy one is removed, and quorum is lost.
+  @wip-bug
+  Scenario: Removing a healthy voter just after another one died is refused
+    Given the leader sees every agent as healthy
+    When I kill a follower
+    And I send "GET" "/admin/raft" to a follower
+    And I remember the "node_id" as "healthy"
+    And I send "POST" "/admin/raft/remove-peer" to the leader with body:
+      """
+      {"id": "${healthy}"}
+      """
+    Then the response status is 409
+    And the error mentions "unsafe"
+    When I register "still-writable" at "10.0.0.1:80" through the leader
+    Then the response status is 201
+
   Scenario: Removing an unknown peer is not found
-    Given a fresh cluster of 3 agents
     When I send "POST" "/admin/raft/remove-peer" to a follower with body:
       """
       {"id": "nobody"}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,49 @@ import (
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/agent/agenttest"
 )
+
+// raftView is the body of GET /admin/raft, as far as the steps need it.
+type raftView struct {
+	NodeID    string `json:"node_id"`
+	State     string `json:"state"`
+	LastIndex uint64 `json:"last_index"`
+	Servers   []struct {
+		ID       string `json:"id"`
+		Suffrage string `json:"suffrage"`
+	} `json:"servers"`
+}
+
+func (w *world) raftOf(i int) (raftView, error) {
+	var v raftView
+	r, err := w.send(i, http.MethodGet, "/admin/raft", nil)
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(r.body, &v); err != nil || r.status != http.StatusOK {
+		return v, fmt.Errorf("agent %d: /admin/raft %d %s", i+1, r.status, r.body)
+	}
+	return v, nil
+}
+
+// voterIDs are the sorted voters in the leader's Raft configuration.
+func (w *world) voterIDs() ([]string, error) {
+	l := w.c.Leader()
+	if l < 0 {
+		return nil, fmt.Errorf("no leader")
+	}
+	v, err := w.raftOf(l)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, s := range v.Servers {
+		if s.Suffrage == "Voter" {
+			ids = append(ids, s.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
 
 func (w *world) freshCluster(n int, configure func(int, *agent.Config)) error {
 	c, err := agenttest.Start(n, agenttest.Options{Configure: configure})
@@ -25,42 +69,66 @@ func (w *world) freshCluster(n int, configure func(int, *agent.Config)) error {
 	return nil
 }
 
-func (w *world) kill(who string) error {
+// mine refuses to take agents of the shared cluster down.
+func (w *world) mine() error {
+	if !w.fresh {
+		return fmt.Errorf("only a @fresh scenario may stop or kill agents")
+	}
+	return nil
+}
+
+// gone notes agent i as "<role>" (its 1-based number) and "<role>.id".
+func (w *world) gone(role, who string) (int, error) {
+	if err := w.mine(); err != nil {
+		return -1, err
+	}
 	i, err := w.agent(who)
 	if err != nil {
-		return err
+		return -1, err
 	}
-	w.vars["killed.id"] = w.c.Agents[i].Node().ID()
-	w.vars["killed"] = fmt.Sprint(i)
-	w.c.Kill(i)
-	return nil
+	w.vars[role] = strconv.Itoa(i + 1)
+	w.vars[role+".id"] = w.nodeID(i)
+	return i, nil
+}
+
+func (w *world) kill(who string) error {
+	i, err := w.gone("killed", who)
+	if err == nil {
+		w.c.Kill(i)
+	}
+	return err
 }
 
 func (w *world) stop(who string) error {
-	i, err := w.agent(who)
-	if err != nil {
-		return err
+	i, err := w.gone("stopped", who)
+	if err == nil {
+		w.c.Stop(i)
 	}
-	w.vars["stopped.id"] = w.c.Agents[i].Node().ID()
-	w.vars["stopped"] = fmt.Sprint(i)
-	w.c.Stop(i)
-	return nil
+	return err
 }
 
-func (w *world) restartNamed(name string) error {
-	i := atoi(w.vars[name])
+// restart starts agent i again from its data dir and waits until it
+// answers /ready.
+func (w *world) restart(i int) error {
 	if err := w.c.Restart(i); err != nil {
 		return err
 	}
 	return poll(15*time.Second, func() error {
-		if !w.c.Agents[i].Node().Ready() {
-			return fmt.Errorf("agent %d is not ready", i+1)
+		r, err := w.send(i, http.MethodGet, "/ready", nil)
+		if err != nil {
+			return err
+		}
+		if r.status != http.StatusOK {
+			return fmt.Errorf("agent %d is not ready: %s", i+1, r.body)
 		}
 		return nil
 	})
 }
 
 func (w *world) stopAll() error {
+	if err := w.mine(); err != nil {
+		return err
+	}
 	for i := range w.c.Agents {
 		w.c.Stop(i)
 	}
@@ -77,17 +145,49 @@ func (w *world) restartAll() error {
 	return err
 }
 
+func (w *world) killAllBut(who string) error {
+	if err := w.mine(); err != nil {
+		return err
+	}
+	keep, err := w.agent(who)
+	if err != nil {
+		return err
+	}
+	w.vars["survivor"] = strconv.Itoa(keep + 1)
+	var dead []string
+	for i, a := range w.c.Agents {
+		if a != nil && i != keep {
+			dead = append(dead, strconv.Itoa(i))
+			w.c.Kill(i)
+		}
+	}
+	w.vars["dead"] = strings.Join(dead, ",")
+	return nil
+}
+
+func (w *world) restartDead() error {
+	for _, s := range strings.Split(w.vars["dead"], ",") {
+		i, _ := strconv.Atoi(s)
+		if err := w.c.Restart(i); err != nil {
+			return err
+		}
+	}
+	_, err := w.c.WaitForLeader(15 * time.Second)
+	return err
+}
+
 func (w *world) newLeader() error {
 	l, err := w.c.WaitForLeader(10 * time.Second)
 	if err != nil {
 		return err
 	}
-	if id := w.c.Agents[l].Node().ID(); id == w.vars["killed.id"] || id == w.vars["stopped.id"] {
+	if id := w.nodeID(l); id == w.vars["killed.id"] || id == w.vars["stopped.id"] {
 		return fmt.Errorf("the agent that went away still leads")
 	}
 	return nil
 }
 
+// converged waits until every running agent has applied the leader's index.
 func (w *world) converged() error {
 	l, err := w.c.WaitForLeader(10 * time.Second)
 	if err != nil {
@@ -98,58 +198,64 @@ func (w *world) converged() error {
 
 func (w *world) voters(n int) error {
 	return poll(20*time.Second, func() error {
-		l := w.c.Leader()
-		if l < 0 {
-			return fmt.Errorf("no leader")
+		ids, err := w.voterIDs()
+		if err == nil && len(ids) != n {
+			err = fmt.Errorf("voters %v, want %d", ids, n)
 		}
-		if v := w.c.Voters(l); len(v) != n {
-			return fmt.Errorf("voters %v, want %d", v, n)
-		}
-		return nil
+		return err
 	})
 }
 
-func (w *world) isVoter(name string, want bool) error {
-	id := w.vars[name]
+func (w *world) isVoter(role string, want bool) error {
+	id := w.vars[role+".id"]
 	return poll(20*time.Second, func() error {
-		l := w.c.Leader()
-		if l < 0 {
-			return fmt.Errorf("no leader")
+		ids, err := w.voterIDs()
+		if err == nil && slices.Contains(ids, id) != want {
+			err = fmt.Errorf("%s voter=%v, want %v (voters %v)", id, !want, want, ids)
 		}
-		if got := slices.Contains(w.c.Voters(l), id); got != want {
-			return fmt.Errorf("%s voter=%v, want %v (voters %v)", id, got, want, w.c.Voters(l))
-		}
-		return nil
+		return err
 	})
 }
 
-func (w *world) addAgent() error {
-	i, err := w.c.Add()
+func (w *world) noteVoters(name string) error {
+	ids, err := w.voterIDs()
+	w.vars[name] = strings.Join(ids, ",")
+	return err
+}
+
+func (w *world) votersStill(name string) error {
+	return poll(20*time.Second, func() error {
+		ids, err := w.voterIDs()
+		if got := strings.Join(ids, ","); err == nil && got != w.vars[name] {
+			err = fmt.Errorf("voters are %s, were %s", got, w.vars[name])
+		}
+		return err
+	})
+}
+
+func (w *world) noteLastIndex(name string) error {
+	l, err := w.agent("the leader")
 	if err != nil {
 		return err
 	}
-	w.vars["new"] = fmt.Sprint(i)
-	w.vars["new.id"] = w.c.Agents[i].Node().ID()
-	return nil
+	v, err := w.raftOf(l)
+	w.vars[name] = strconv.FormatUint(v.LastIndex, 10)
+	return err
 }
 
-func (w *world) gossipSays(name, state string) error {
-	id := w.vars[name]
-	return poll(10*time.Second, func() error {
-		l := w.c.Leader()
-		if l < 0 {
-			return fmt.Errorf("no leader")
-		}
-		for _, m := range w.c.Agents[l].Node().Members() {
-			if m.Name == id {
-				if m.State == state {
-					return nil
-				}
-				return fmt.Errorf("%s is %s", id, m.State)
-			}
-		}
-		return fmt.Errorf("%s unknown to gossip", id)
-	})
+func (w *world) lastIndexStill(name string) error {
+	l, err := w.agent("the leader")
+	if err != nil {
+		return err
+	}
+	v, err := w.raftOf(l)
+	if err != nil {
+		return err
+	}
+	if got := strconv.FormatUint(v.LastIndex, 10); got != w.vars[name] {
+		return fmt.Errorf("the leader's last index moved from %s to %s: a rejected write reached the log", w.vars[name], got)
+	}
+	return nil
 }
 
 func (w *world) everyAgentAnswers(method, path string, code int) error {
@@ -174,17 +280,11 @@ func (w *world) leadersReported(n int) error {
 		if a == nil {
 			continue
 		}
-		r, err := w.send(i, http.MethodGet, "/admin/raft", nil)
+		v, err := w.raftOf(i)
 		if err != nil {
 			return err
 		}
-		var st struct {
-			State string `json:"state"`
-		}
-		if err := json.Unmarshal(r.body, &st); err != nil {
-			return err
-		}
-		if st.State == "Leader" {
+		if v.State == "Leader" {
 			leaders++
 		}
 	}
@@ -194,57 +294,9 @@ func (w *world) leadersReported(n int) error {
 	return nil
 }
 
-func (w *world) killAllBut(who string) error {
-	keep, err := w.agent(who)
-	if err != nil {
-		return err
-	}
-	w.vars["survivor"] = fmt.Sprint(keep + 1)
-	var killed []string
-	for i, a := range w.c.Agents {
-		if a != nil && i != keep {
-			killed = append(killed, fmt.Sprint(i))
-			w.c.Kill(i)
-		}
-	}
-	w.vars["dead"] = strings.Join(killed, ",")
-	return nil
-}
-
-func (w *world) restartDead() error {
-	for _, s := range strings.Split(w.vars["dead"], ",") {
-		if err := w.c.Restart(atoi(s)); err != nil {
-			return err
-		}
-	}
-	_, err := w.c.WaitForLeader(15 * time.Second)
-	return err
-}
-
-func (w *world) leave(who string) error {
-	i, err := w.agent(who)
-	if err != nil {
-		return err
-	}
-	w.vars["leaver.id"] = w.c.Agents[i].Node().ID()
-	if w.last, err = w.send(i, http.MethodPost, "/admin/leave", nil); err != nil {
-		return err
-	}
-	if err := w.statusIs(200); err != nil {
-		return err
-	}
-	select {
-	case <-w.c.Agents[i].Left():
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("agent did not report leaving")
-	}
-	w.c.Stop(i)
-	return nil
-}
-
 func clusterSteps(sc *godog.ScenarioContext, w *world) {
-	sc.Step(`^a fresh cluster of (\d+) agents$`, func(n int) error { return w.freshCluster(n, nil) })
-	sc.Step(`^a fresh cluster of (\d+) agents with a dead-server timeout of (\d+)ms and min-quorum (\d+)$`, func(n, ms, q int) error {
+	sc.Step(`^`+freshStep+`(\d+) agents$`, func(n int) error { return w.freshCluster(n, nil) })
+	sc.Step(`^`+freshStep+`(\d+) agents with a dead-server timeout of (\d+)ms and min-quorum (\d+)$`, func(n, ms, q int) error {
 		return w.freshCluster(n, func(_ int, c *agent.Config) {
 			c.Cluster.DeadServerTimeout = time.Duration(ms) * time.Millisecond
 			c.Cluster.MinQuorum = q
@@ -252,7 +304,10 @@ func clusterSteps(sc *godog.ScenarioContext, w *world) {
 	})
 	sc.Step(`^I kill `+who+`$`, w.kill)
 	sc.Step(`^I stop `+who+` gracefully$`, w.stop)
-	sc.Step(`^I restart the (killed|stopped) agent$`, w.restartNamed)
+	sc.Step(`^I restart the (killed|stopped) agent$`, func(role string) error {
+		i, _ := strconv.Atoi(w.vars[role])
+		return w.restart(i - 1)
+	})
 	sc.Step(`^I stop every agent$`, w.stopAll)
 	sc.Step(`^I restart every agent$`, w.restartAll)
 	sc.Step(`^I kill every agent but (the leader|a follower)$`, w.killAllBut)
@@ -260,21 +315,15 @@ func clusterSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^a new leader is elected$`, w.newLeader)
 	sc.Step(`^every agent has applied the leader's index$`, w.converged)
 	sc.Step(`^the cluster has (\d+) voters$`, w.voters)
-	sc.Step(`^the (killed|stopped|new|leaver) agent is a voter$`, func(n string) error { return w.isVoter(n+".id", true) })
-	sc.Step(`^the (killed|stopped|new|leaver) agent is not a voter$`, func(n string) error { return w.isVoter(n+".id", false) })
-	sc.Step(`^I start a new agent with a fresh id$`, w.addAgent)
-	sc.Step(`^gossip reports the (killed|stopped|leaver) agent as "([^"]*)"$`, func(n, st string) error { return w.gossipSays(n+".id", st) })
+	sc.Step(`^the (killed|stopped|new|leaver) agent is a voter$`, func(r string) error { return w.isVoter(r, true) })
+	sc.Step(`^the (killed|stopped|new|leaver) agent is not a voter$`, func(r string) error { return w.isVoter(r, false) })
+	sc.Step(`^I note the voters as "([^"]*)"$`, w.noteVoters)
+	sc.Step(`^the voters are still those noted as "([^"]*)"$`, w.votersStill)
+	sc.Step(`^I note the leader's last Raft index as "([^"]*)"$`, w.noteLastIndex)
+	sc.Step(`^the leader's last Raft index is still "([^"]*)"$`, w.lastIndexStill)
 	sc.Step(`^every agent answers "(GET|POST)" "([^"]*)" with (\d+)$`, w.everyAgentAnswers)
 	sc.Step(`^exactly (\d+) agents? reports? state "Leader"$`, w.leadersReported)
 	sc.Step(`^every agent becomes ready$`, func() error {
 		return poll(10*time.Second, func() error { return w.everyAgentAnswers(http.MethodGet, "/ready", 200) })
-	})
-	sc.Step(`^`+who+` leaves the cluster$`, w.leave)
-	sc.Step(`^the restarted agent has node id "\$\{killed\.id\}"$`, func() error {
-		i := atoi(w.vars["killed"])
-		if got := w.c.Agents[i].Node().ID(); got != w.vars["killed.id"] {
-			return fmt.Errorf("restarted as %s", got)
-		}
-		return nil
 	})
 }

@@ -140,47 +140,6 @@ func (w *world) goneWithin(id string, secs int) error {
 	return poll(time.Duration(secs)*time.Second, func() error { return w.instanceGone(id) })
 }
 
-// background starts a request whose answer a later step collects.
-func (w *world) background(method, path, who, name string) error {
-	i, err := w.agent(who)
-	if err != nil {
-		return err
-	}
-	ch := make(chan *response, 1)
-	w.pending[name] = ch
-	go func() {
-		r, err := w.send(i, method, path, nil)
-		if err != nil {
-			r = &response{status: -1, body: []byte(err.Error())}
-		}
-		ch <- r
-	}()
-	return nil
-}
-
-func (w *world) backgroundAnswers(name string, code int, secs float64) error {
-	ch, ok := w.pending[name]
-	if !ok {
-		return fmt.Errorf("no background request %q", name)
-	}
-	select {
-	case r := <-ch:
-		w.last = r
-		return w.statusIs(code)
-	case <-time.After(time.Duration(secs * float64(time.Second))):
-		return fmt.Errorf("background request %q did not answer within %.1fs", name, secs)
-	}
-}
-
-func (w *world) backgroundWaiting(name string) error {
-	select {
-	case r := <-w.pending[name]:
-		return fmt.Errorf("background request %q already answered %d: %s", name, r.status, r.body)
-	default:
-		return nil
-	}
-}
-
 // stream collects server-sent events from an agent in the background.
 type stream struct {
 	mu     sync.Mutex
@@ -192,10 +151,11 @@ func (w *world) openStream(who, query string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(w.ctx)
 	w.cleanup = append(w.cleanup, cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.c.URL(i)+"/events"+query, nil)
-	resp, err := http.DefaultClient.Do(req)
+	// No client timeout: the stream lives until the scenario ends.
+	resp, err := (&http.Client{Transport: w.client.Transport}).Do(req)
 	if err != nil {
 		return err
 	}
@@ -264,9 +224,6 @@ func healthSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^the webhook "([^"]*)" has been called (\d+) times? with event "([^"]*)" for "([^"]*)"$`, w.hookCalled)
 	sc.Step(`^the instance "([^"]*)" turns "(passing|critical)" within (\d+) seconds?$`, w.turns)
 	sc.Step(`^the instance "([^"]*)" is deregistered within (\d+) seconds?$`, w.goneWithin)
-	sc.Step(`^I start "(GET)" "([^"]*)" on `+who+` in the background as "([^"]*)"$`, w.background)
-	sc.Step(`^the background request "([^"]*)" answers (\d+) within ([\d.]+) seconds?$`, w.backgroundAnswers)
-	sc.Step(`^the background request "([^"]*)" is still waiting$`, w.backgroundWaiting)
 	sc.Step(`^I open an event stream on `+who+`$`, func(who string) error { return w.openStream(who, "") })
 	sc.Step(`^the event stream delivers a "([^"]*)" event for "([^"]*)"$`, w.streamDelivers)
 	sc.Step(`^the event stream delivers a membership event$`, w.streamDeliversMembership)

@@ -3,24 +3,24 @@ package features
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
+	"net/http/httptrace"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cucumber/godog"
 )
 
-var httpClient = &http.Client{
-	Timeout:       30 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// send performs one request against agent i; ${variables} in path and
+// body are expanded. A nil body sends none.
+func (w *world) send(i int, method, path string, body []byte) (*response, error) {
+	return w.sendCtx(w.ctx, i, method, path, body)
 }
 
-// send performs one request against agent i.
-func (w *world) send(i int, method, path string, body []byte) (*response, error) {
+func (w *world) sendCtx(ctx context.Context, i int, method, path string, body []byte) (*response, error) {
 	path, err := w.expand(path)
 	if err != nil {
 		return nil, err
@@ -33,15 +33,20 @@ func (w *world) send(i int, method, path string, body []byte) (*response, error)
 		}
 		r = strings.NewReader(expanded)
 	}
-	req, err := http.NewRequestWithContext(context.Background(), method, w.c.URL(i)+path, r)
+	return w.do(ctx, i, method, path, r)
+}
+
+// do sends r as it is (a reader of unknown length goes out chunked).
+func (w *world) do(ctx context.Context, i int, method, path string, r io.Reader) (*response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, w.c.URL(i)+path, r)
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
+	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	start := time.Now()
-	resp, err := httpClient.Do(req)
+	resp, err := w.client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -67,83 +72,85 @@ func (w *world) request(method, path, who string, body *godog.DocString) error {
 	return err
 }
 
-// json decodes the last response body.
-func (w *world) json() (any, error) {
-	if w.last == nil {
-		return nil, fmt.Errorf("no request was sent")
+// sendBig sends a JSON registration of n bytes, declaring its length, or
+// chunked so that the agent cannot know it before reading.
+func (w *world) sendBig(n int, how, path, who string) error {
+	i, err := w.agent(who)
+	if err != nil {
+		return err
 	}
-	var v any
-	if err := json.Unmarshal(w.last.body, &v); err != nil {
-		return nil, fmt.Errorf("response is not JSON (%v): %s", err, w.last.body)
+	head, tail := `{"name":"big","address":"10.0.0.1:80","version":"`, `"}`
+	body := append([]byte(head), bytes.Repeat([]byte("x"), n-len(head)-len(tail))...)
+	body = append(body, tail...)
+	var r io.Reader = bytes.NewReader(body)
+	if how == "chunked" {
+		r = io.MultiReader(r) // hides the length
 	}
-	return v, nil
+	w.asked = i
+	w.last, err = w.do(w.ctx, i, http.MethodPost, path, r)
+	return err
 }
 
-// lookup follows a dotted path (instances.0.name) into decoded JSON.
-func lookup(v any, path string) (any, bool) {
-	for _, part := range strings.Split(path, ".") {
-		switch t := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = t[part]; !ok {
-				return nil, false
-			}
-		case []any:
-			var i int
-			if _, err := fmt.Sscanf(part, "%d", &i); err != nil || i < 0 || i >= len(t) {
-				return nil, false
-			}
-			v = t[i]
-		default:
-			return nil, false
-		}
+// background starts a request and returns once it is on the wire, so that
+// what the scenario does next happens after the agent received it.
+func (w *world) background(method, path, who, name string) error {
+	i, err := w.agent(who)
+	if err != nil {
+		return err
 	}
-	return v, true
+	wrote := make(chan struct{})
+	var once sync.Once
+	ctx := httptrace.WithClientTrace(w.ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { once.Do(func() { close(wrote) }) },
+	})
+	ch := make(chan *response, 1)
+	w.pending[name] = ch
+	go func() {
+		r, err := w.sendCtx(ctx, i, method, path, nil)
+		if err != nil {
+			r = &response{status: -1, body: []byte(err.Error())}
+		}
+		ch <- r
+	}()
+	select {
+	case <-wrote:
+		return nil
+	case r := <-ch:
+		ch <- r
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("background request %q was not sent within 5s", name)
+	}
 }
 
-// partialMatch reports where actual fails to contain expected: objects
-// match if every expected key matches; arrays if every expected element
-// matches some actual element; scalars if equal.
-func partialMatch(expected, actual any, at string) error {
-	switch e := expected.(type) {
-	case map[string]any:
-		a, ok := actual.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: want an object, got %v", at, actual)
-		}
-		for k, ev := range e {
-			av, ok := a[k]
-			if !ok {
-				return fmt.Errorf("%s.%s: missing", at, k)
-			}
-			if err := partialMatch(ev, av, at+"."+k); err != nil {
-				return err
-			}
-		}
-		return nil
-	case []any:
-		a, ok := actual.([]any)
-		if !ok {
-			return fmt.Errorf("%s: want an array, got %v", at, actual)
-		}
-		for i, ev := range e {
-			found := false
-			for _, av := range a {
-				if partialMatch(ev, av, at) == nil {
-					found = true
-					break
-				}
-			}
-			if !found {
-				return fmt.Errorf("%s[%d]: no element matches %v", at, i, ev)
-			}
-		}
+func (w *world) backgroundAnswers(name string, code int, secs float64) error {
+	ch, ok := w.pending[name]
+	if !ok {
+		return fmt.Errorf("no background request %q", name)
+	}
+	select {
+	case r := <-ch:
+		w.last = r
+		return w.statusIs(code)
+	case <-time.After(time.Duration(secs * float64(time.Second))):
+		return fmt.Errorf("background request %q did not answer within %gs", name, secs)
+	}
+}
+
+// backgroundWaiting asserts that no answer arrives within a short window
+// (an assertion that nothing happens, not a synchronisation).
+func (w *world) backgroundWaiting(name string) error {
+	ch, ok := w.pending[name]
+	if !ok {
+		return fmt.Errorf("no background request %q", name)
+	}
+	select {
+	case r := <-ch:
+		ch <- r
+		return fmt.Errorf("background request %q already answered %d: %s", name, r.status, r.body)
+	case <-time.After(100 * time.Millisecond):
 		return nil
 	}
-	if !reflect.DeepEqual(expected, actual) {
-		return fmt.Errorf("%s: want %v, got %v", at, expected, actual)
-	}
-	return nil
 }
 
 func (w *world) statusIs(code int) error {
@@ -156,16 +163,12 @@ func (w *world) statusIs(code int) error {
 	return nil
 }
 
-func (w *world) containsJSON(doc *godog.DocString) error {
-	text, err := w.expand(doc.Content)
+func (w *world) contains(doc *godog.DocString) error {
+	want, err := w.expected(doc)
 	if err != nil {
 		return err
 	}
-	var want any
-	if err := json.Unmarshal([]byte(text), &want); err != nil {
-		return fmt.Errorf("the scenario's JSON is invalid: %v", err)
-	}
-	got, err := w.json()
+	got, err := w.decoded()
 	if err != nil {
 		return err
 	}
@@ -175,12 +178,60 @@ func (w *world) containsJSON(doc *godog.DocString) error {
 	return nil
 }
 
-func (w *world) errorMentions(text string) error {
-	got, err := w.json()
+func (w *world) everyElementContains(path string, doc *godog.DocString) error {
+	want, err := w.expected(doc)
 	if err != nil {
 		return err
 	}
-	msg, _ := lookup(got, "error")
+	v, err := w.field(path)
+	if err != nil {
+		return err
+	}
+	arr, ok := v.([]any)
+	if !ok || len(arr) == 0 {
+		return fmt.Errorf("%s is not a non-empty array in %s", path, w.last.body)
+	}
+	for i, el := range arr {
+		if err := partialMatch(want, el, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *world) hasFields(list string) error {
+	for _, f := range strings.Split(list, ",") {
+		if _, err := w.field(strings.TrimSpace(f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *world) fieldCompares(path, op, want string) error {
+	v, err := w.field(path)
+	if err != nil {
+		return err
+	}
+	if want, err = w.expand(want); err != nil {
+		return err
+	}
+	return compare(path, fmt.Sprint(v), op, want)
+}
+
+func (w *world) headerCompares(name, op, want string) error {
+	want, err := w.expand(want)
+	if err != nil {
+		return err
+	}
+	return compare("header "+name, w.last.header.Get(name), op, want)
+}
+
+func (w *world) errorMentions(text string) error {
+	msg, err := w.field("error")
+	if err != nil {
+		return err
+	}
 	s, ok := msg.(string)
 	if !ok || !strings.Contains(s, text) {
 		return fmt.Errorf("error %v does not mention %q", msg, text)
@@ -188,53 +239,25 @@ func (w *world) errorMentions(text string) error {
 	return nil
 }
 
-func (w *world) fieldCount(path string, n int) error {
-	got, err := w.json()
+func (w *world) fieldCount(n int, path string) error {
+	v, err := w.field(path)
 	if err != nil {
 		return err
 	}
-	v, ok := lookup(got, path)
-	arr, isArr := v.([]any)
-	if !ok || !isArr {
+	arr, ok := v.([]any)
+	if !ok {
 		return fmt.Errorf("%s is not an array in %s", path, w.last.body)
 	}
 	if len(arr) != n {
-		return fmt.Errorf("%s has %d elements, want %d", path, len(arr), n)
+		return fmt.Errorf("%s has %d elements, want %d: %s", path, len(arr), n, w.last.body)
 	}
 	return nil
 }
 
-func (w *world) remember(path, name string) error {
-	got, err := w.json()
+func (w *world) headerIs(name, want string) error {
+	want, err := w.expand(want)
 	if err != nil {
 		return err
-	}
-	v, ok := lookup(got, path)
-	if !ok {
-		return fmt.Errorf("no %s in %s", path, w.last.body)
-	}
-	w.vars[name] = fmt.Sprint(v)
-	return nil
-}
-
-func (w *world) headerNotEmpty(name string) error {
-	if w.last.header.Get(name) == "" {
-		return fmt.Errorf("header %s is missing", name)
-	}
-	return nil
-}
-
-func (w *world) headerNames(name, who string) error {
-	var want string
-	switch who {
-	case "the agent asked":
-		want = w.c.Agents[w.asked].Node().ID()
-	default:
-		i, err := w.agent(who)
-		if err != nil {
-			return err
-		}
-		want = w.c.Agents[i].Node().ID()
 	}
 	if got := w.last.header.Get(name); got != want {
 		return fmt.Errorf("header %s is %q, want %q", name, got, want)
@@ -242,49 +265,55 @@ func (w *world) headerNames(name, who string) error {
 	return nil
 }
 
-func (w *world) answeredWithin(secs float64) error {
+func (w *world) headerNames(name, who string) error {
+	i := w.asked
+	if who != "the agent asked" {
+		var err error
+		if i, err = w.agent(who); err != nil {
+			return err
+		}
+	}
+	return w.headerIs(name, w.nodeID(i))
+}
+
+func (w *world) tookAtMost(secs float64) error {
 	if limit := time.Duration(secs * float64(time.Second)); w.last.elapsed > limit {
 		return fmt.Errorf("answered after %s, want within %s", w.last.elapsed, limit)
 	}
 	return nil
 }
 
-func (w *world) sendRaw(method, path, who, body string) error {
-	return w.request(method, path, who, &godog.DocString{Content: body})
-}
-
-// sendBig sends a body of n bytes (a JSON object padded in a string).
-func (w *world) sendBig(n int, path, who string) error {
-	i, err := w.agent(who)
-	if err != nil {
-		return err
+func (w *world) tookAtLeast(secs float64) error {
+	if limit := time.Duration(secs * float64(time.Second)); w.last.elapsed < limit {
+		return fmt.Errorf("answered after %s, want no sooner than %s", w.last.elapsed, limit)
 	}
-	pad := bytes.Repeat([]byte("x"), n)
-	body := append([]byte(`{"name":"big","address":"10.0.0.1:80","version":"`), pad...)
-	body = append(body, `"}`...)
-	w.last, err = w.send(i, http.MethodPost, path, body)
-	return err
+	return nil
 }
 
 func httpSteps(sc *godog.ScenarioContext, w *world) {
-	sc.Step(`^I send "(GET|POST|PUT|DELETE|PATCH)" "([^"]*)" to `+who+`$`,
+	const method = `"(GET|POST|PUT|DELETE|PATCH)"`
+	sc.Step(`^I send `+method+` "([^"]*)" to `+who+`$`,
 		func(m, p, who string) error { return w.request(m, p, who, nil) })
-	sc.Step(`^I send "(GET|POST|PUT|DELETE|PATCH)" "([^"]*)" to `+who+` with body:$`,
-		func(m, p, who string, d *godog.DocString) error { return w.request(m, p, who, d) })
-	sc.Step(`^I send "(GET|POST|PUT|DELETE|PATCH)" "([^"]*)" to `+who+` with the raw body '(.*)'$`, w.sendRaw)
-	sc.Step(`^I send a body of (\d+) bytes to "([^"]*)" on `+who+`$`, w.sendBig)
-	sc.Step(`^the response status is (\d+)$`, w.statusIs)
-	sc.Step(`^the response contains:$`, w.containsJSON)
-	sc.Step(`^the error mentions "(.*)"$`, w.errorMentions)
-	sc.Step(`^the response has (\d+) "([^"]*)"$`, func(n int, path string) error { return w.fieldCount(path, n) })
-	sc.Step(`^I remember the response "([^"]*)" as "([^"]*)"$`, w.remember)
-	sc.Step(`^the response header "([^"]*)" is set$`, w.headerNotEmpty)
-	sc.Step(`^the response header "([^"]*)" names (the agent asked|the leader)$`, w.headerNames)
-	sc.Step(`^the response header "([^"]*)" is "([^"]*)"$`, func(name, want string) error {
-		if got := w.last.header.Get(name); got != want {
-			return fmt.Errorf("header %s is %q, want %q", name, got, want)
-		}
-		return nil
+	sc.Step(`^I send `+method+` "([^"]*)" to `+who+` with body:$`, w.request)
+	sc.Step(`^I send `+method+` "([^"]*)" to `+who+` with the raw body '(.*)'$`, func(m, p, who, body string) error {
+		return w.request(m, p, who, &godog.DocString{Content: body})
 	})
-	sc.Step(`^the answer came within ([\d.]+) seconds?$`, w.answeredWithin)
+	sc.Step(`^I send a body of (\d+) bytes (declaring its length|chunked) to "([^"]*)" on `+who+`$`, w.sendBig)
+	sc.Step(`^I start `+method+` "([^"]*)" on `+who+` in the background as "([^"]*)"$`, w.background)
+	sc.Step(`^the background request "([^"]*)" answers (\d+) within ([\d.]+) seconds?$`, w.backgroundAnswers)
+	sc.Step(`^the background request "([^"]*)" is still waiting$`, w.backgroundWaiting)
+
+	sc.Step(`^the response status is (\d+)$`, w.statusIs)
+	sc.Step(`^the response contains:$`, w.contains)
+	sc.Step(`^every element of "([^"]*)" contains:$`, w.everyElementContains)
+	sc.Step(`^the response has the fields "([^"]*)"$`, w.hasFields)
+	sc.Step(`^the response has (\d+) "([^"]*)"$`, w.fieldCount)
+	sc.Step(`^the response "([^"]*)" is (at least|greater than) (\S+)$`, w.fieldCompares)
+	sc.Step(`^the error mentions "(.*)"$`, w.errorMentions)
+	sc.Step(`^the response header "([^"]*)" is "([^"]*)"$`, w.headerIs)
+	sc.Step(`^the response header "([^"]*)" is absent$`, func(name string) error { return w.headerIs(name, "") })
+	sc.Step(`^the response header "([^"]*)" is (at least|greater than) (\S+)$`, w.headerCompares)
+	sc.Step(`^the response header "([^"]*)" names (the agent asked|the leader)$`, w.headerNames)
+	sc.Step(`^the answer came within ([\d.]+) seconds?$`, w.tookAtMost)
+	sc.Step(`^the answer took at least ([\d.]+) seconds?$`, w.tookAtLeast)
 }

@@ -14,23 +14,22 @@ import (
 	"github.com/custodes/custodes/agent/agenttest"
 )
 
-// shared is the suite's cluster, used by every scenario that does not
-// start its own; scenarios that kill or restart agents get a fresh one.
-var shared struct {
-	once sync.Once
-	c    *agenttest.Cluster
-	err  error
+// suite owns the cluster shared by every scenario not tagged @fresh.
+type suite struct {
+	once   sync.Once
+	shared *agenttest.Cluster
+	err    error
 }
 
-func sharedCluster() (*agenttest.Cluster, error) {
-	shared.once.Do(func() { shared.c, shared.err = agenttest.Start(3, agenttest.Options{}) })
-	return shared.c, shared.err
+func (s *suite) cluster() (*agenttest.Cluster, error) {
+	s.once.Do(func() { s.shared, s.err = agenttest.Start(3, agenttest.Options{}) })
+	return s.shared, s.err
 }
 
-func initSuite(ctx *godog.TestSuiteContext) {
+func (s *suite) init(ctx *godog.TestSuiteContext) {
 	ctx.AfterSuite(func() {
-		if shared.c != nil {
-			shared.c.Shutdown()
+		if s.shared != nil {
+			s.shared.Shutdown()
 		}
 	})
 }
@@ -40,39 +39,63 @@ type response struct {
 	status  int
 	header  http.Header
 	body    []byte
-	elapsed time.Duration
+	elapsed time.Duration // from sending the request to reading the whole answer
 }
 
 // world is one scenario's state.
 type world struct {
-	c       *agenttest.Cluster
-	fresh   bool
-	last    *response
-	vars    map[string]string
-	pending map[string]chan *response // background requests by name
+	c      *agenttest.Cluster
+	fresh  bool // c belongs to this scenario alone
+	client *http.Client
+	ctx    context.Context // cancelled when the scenario ends
+	cancel context.CancelFunc
+	last   *response
+	asked  int // index of the agent the last request went to
+	vars   map[string]string
+	// pending holds requests started in the background, by name.
+	pending map[string]chan *response
 	cleanup []func()
-	// asked is the agent index the last request went to.
-	asked  int
-	svcs   map[string]*testService
-	hooks  map[string]*hook
-	stream *stream
+	svcs    map[string]*testService
+	hooks   map[string]*hook
+	stream  *stream
 }
 
-func initScenario(sc *godog.ScenarioContext) {
+// freshStep is how a @fresh scenario asks for a cluster other than the
+// default three agents; it then starts none of its own before.
+const freshStep = "a fresh cluster of "
+
+func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	w := &world{vars: map[string]string{}, pending: map[string]chan *response{}}
-	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
-		c, err := sharedCluster()
-		if err != nil {
-			return ctx, err
+	sc.Before(func(ctx context.Context, p *godog.Scenario) (context.Context, error) {
+		w.ctx, w.cancel = context.WithCancel(context.Background())
+		w.client = &http.Client{
+			Timeout:   30 * time.Second,
+			Transport: &http.Transport{MaxIdleConnsPerHost: 8},
+			// A redirect must reach the step as it is: clients never get one.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
-		w.c = c
-		return ctx, nil
+		if !tagged(p, "@fresh") {
+			c, err := s.cluster()
+			if err != nil {
+				return ctx, err
+			}
+			w.c = c
+			return ctx, w.wipe()
+		}
+		for _, st := range p.Steps {
+			if strings.HasPrefix(st.Text, freshStep) {
+				return ctx, nil
+			}
+		}
+		return ctx, w.freshCluster(3, nil)
 	})
-	sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
+	sc.After(func(ctx context.Context, p *godog.Scenario, err error) (context.Context, error) {
+		w.cancel()
 		for i := len(w.cleanup) - 1; i >= 0; i-- {
 			w.cleanup[i]()
 		}
-		if w.fresh {
+		w.client.CloseIdleConnections()
+		if w.fresh && w.c != nil {
 			w.c.Shutdown()
 		}
 		return ctx, nil
@@ -80,7 +103,17 @@ func initScenario(sc *godog.ScenarioContext) {
 	httpSteps(sc, w)
 	registrySteps(sc, w)
 	clusterSteps(sc, w)
+	membershipSteps(sc, w)
 	healthSteps(sc, w)
+}
+
+func tagged(p *godog.Scenario, tag string) bool {
+	for _, t := range p.Tags {
+		if t.Name == tag {
+			return true
+		}
+	}
+	return false
 }
 
 var varRE = regexp.MustCompile(`\$\{([A-Za-z0-9_.\-]+)\}`)
@@ -105,18 +138,20 @@ func (w *world) expand(s string) (string, error) {
 // who matches an agent reference in a step.
 const who = `(the leader|a follower|the other follower|agent (?:\d+|\$\{[a-z.]+\}))`
 
-// agent resolves "the leader", "a follower", "the other follower",
-// "agent 2" (1-based) to an index into the cluster.
+// agent resolves "the leader", "a follower", "the other follower" or
+// "agent N" (1-based, N may be a ${variable}) to an index into the cluster.
 func (w *world) agent(name string) (int, error) {
+	if w.c == nil {
+		return -1, fmt.Errorf("no cluster is running")
+	}
 	name, err := w.expand(strings.TrimSpace(name))
 	if err != nil {
 		return -1, err
 	}
 	switch name {
 	case "the leader":
-		l, err := w.c.WaitForLeader(10 * time.Second)
-		return l, err
-	case "a follower", "the other follower", "another follower":
+		return w.c.WaitForLeader(10 * time.Second)
+	case "a follower", "the other follower":
 		if _, err := w.c.WaitForLeader(10 * time.Second); err != nil {
 			return -1, err
 		}
@@ -124,13 +159,13 @@ func (w *world) agent(name string) (int, error) {
 		if len(f) == 0 {
 			return -1, fmt.Errorf("no follower is running")
 		}
-		if name != "a follower" && len(f) > 1 {
+		if name == "the other follower" && len(f) > 1 {
 			return f[1], nil
 		}
 		return f[0], nil
 	}
-	var n int
-	if _, err := fmt.Sscanf(name, "agent %d", &n); err != nil || n < 1 || n > len(w.c.Agents) {
+	n, err := strconv.Atoi(strings.TrimPrefix(name, "agent "))
+	if err != nil || n < 1 || n > len(w.c.Agents) {
 		return -1, fmt.Errorf("unknown agent %q (say the leader, a follower or agent N)", name)
 	}
 	if w.c.Agents[n-1] == nil {
@@ -138,6 +173,9 @@ func (w *world) agent(name string) (int, error) {
 	}
 	return n - 1, nil
 }
+
+// nodeID is the node id of agent i.
+func (w *world) nodeID(i int) string { return w.c.Agents[i].Node().ID() }
 
 // poll calls cond until it succeeds or the deadline passes, and returns its
 // last error.
@@ -151,11 +189,6 @@ func poll(timeout time.Duration, cond func() error) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("after %s: %w", timeout, err)
 		}
-		time.Sleep(25 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
