@@ -33,9 +33,15 @@ func (n *Node) RemovePeer(id string) error {
 	}
 	var target *raft.Server
 	voters, healthyOthers := 0, 0
-	view, _ := n.Health()
+	// Judge safety on a fresh probe of every server, not the view the last
+	// reconcile pass left: a voter that died a moment ago must not count.
+	m := n.membership.Load()
+	if m == nil {
+		return ErrNotLeader
+	}
+	m.refresh(context.Background(), f.Configuration().Servers)
 	healthy := map[string]bool{}
-	for _, h := range view.Servers {
+	for _, h := range m.view().Servers {
 		healthy[h.ID] = h.Healthy
 	}
 	for _, s := range f.Configuration().Servers {

@@ -38,6 +38,9 @@ type Node struct {
 	notifyCh chan bool
 	verifyCh chan chan error
 
+	// caughtUp latches once the agent has applied its commit index.
+	caughtUp atomic.Bool
+
 	// membership is the leader's reconcile state, nil when not leading.
 	membership atomic.Pointer[membership]
 
@@ -398,11 +401,20 @@ func (n *Node) Health() (ClusterHealth, error) {
 }
 
 // Ready reports whether this agent knows a leader and has applied what the
-// leader told it is committed.
+// leader told it is committed. Once it has caught up it stays ready while
+// it trails by at most MaxTrailingLogs entries, so that /ready does not
+// flap under a steady write load.
 func (n *Node) Ready() bool {
 	if _, ok := n.Leader(); !ok {
 		return false
 	}
-	commit := n.raft.CommitIndex()
-	return commit > 0 && n.raft.AppliedIndex() >= commit
+	commit, applied := n.raft.CommitIndex(), n.raft.AppliedIndex()
+	if commit == 0 {
+		return false
+	}
+	if applied >= commit {
+		n.caughtUp.Store(true)
+		return true
+	}
+	return n.caughtUp.Load() && applied+n.cfg.MaxTrailingLogs >= commit
 }

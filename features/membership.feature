@@ -71,10 +71,8 @@ Feature: The watchmen watch each other
     And the cluster has 2 voters
     And the killed agent is not a voter
 
-  # Bug: the safety check reads the leader's health view, refreshed once per
-  # reconcile interval; within that interval of a death the dead voter still
-  # counts as healthy, the healthy one is removed, and quorum is lost.
-  @wip-bug
+  # The safety check probes every server at the moment of removal, so a
+  # voter that died a moment ago no longer counts as healthy.
   Scenario: Removing a healthy voter just after another one died is refused
     Given the leader sees every agent as healthy
     When I kill a follower
