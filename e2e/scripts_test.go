@@ -37,7 +37,8 @@ func TestChaosScriptsKillAndRestartTheLeader(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/custodes").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v %s", err, out)
 	}
-	base := 20000 + os.Getpid()%20000
+	// Below the ephemeral range (32768+), where other tests' :0 ports land.
+	base := 20000 + (os.Getpid()%48)*250
 	env := []string{"CUSTODES_BIN=" + bin, fmt.Sprintf("BASE_PORT=%d", base)}
 	cdir := filepath.Join(dir, "cluster")
 	script(t, env, "cluster.sh", "--dir", cdir, "start", "3")

@@ -20,7 +20,8 @@ func TestSIGTERMStopsCleanlyAndRestartRejoins(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/custodes").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v %s", err, out)
 	}
-	base := 40000 + os.Getpid()%10000
+	// Below the ephemeral range (32768+), where other tests' :0 ports land.
+	base := 10000 + (os.Getpid()%40)*250
 	args := func(i int) []string {
 		return []string{"agent", "--node-id", fmt.Sprintf("n%d", i), "--data-dir", filepath.Join(dir, fmt.Sprint(i)),
 			"--http", fmt.Sprintf("127.0.0.1:%d", base+i), "--raft", fmt.Sprintf("127.0.0.1:%d", base+10+i),
