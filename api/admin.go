@@ -59,7 +59,7 @@ func (s *Server) adminHealth(c echo.Context) error {
 
 // removePeer handles POST /admin/raft/remove-peer {"id"} on the leader.
 func (s *Server) removePeer(c echo.Context) error {
-	body, err := readBody(c.Response(), c.Request())
+	body, err := requestBody(c)
 	if err != nil {
 		return err
 	}

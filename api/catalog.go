@@ -15,7 +15,7 @@ import (
 
 // register handles POST /register (on the leader; see forwardWrites).
 func (s *Server) register(c echo.Context) error {
-	body, err := readBody(c.Response(), c.Request())
+	body, err := requestBody(c)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (s *Server) register(c echo.Context) error {
 
 // updateInstance handles PUT /instance/{id}.
 func (s *Server) updateInstance(c echo.Context) error {
-	body, err := readBody(c.Response(), c.Request())
+	body, err := requestBody(c)
 	if err != nil {
 		return err
 	}

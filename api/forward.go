@@ -33,7 +33,7 @@ func (s *Server) forwardWrites(next echo.HandlerFunc) echo.HandlerFunc {
 		for {
 			var err error
 			if s.cluster.IsLeader() {
-				req.Body = io.NopCloser(bytes.NewReader(body))
+				c.Set(bodyKey, body) // read once: the handler takes it from here
 				err = next(c)
 				if err == nil || !errors.Is(err, cluster.ErrNotLeader) {
 					return err
@@ -60,6 +60,17 @@ func (s *Server) forwardWrites(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 	}
+}
+
+// bodyKey holds the request body forwardWrites already read.
+const bodyKey = "custodes.body"
+
+// requestBody returns the body forwardWrites read, or reads it (bounded).
+func requestBody(c echo.Context) ([]byte, error) {
+	if b, ok := c.Get(bodyKey).([]byte); ok {
+		return b, nil
+	}
+	return readBody(c.Response(), c.Request())
 }
 
 // forwardOnce sends the write to the leader it knows of. done is false

@@ -12,7 +12,7 @@ import (
 // originated (a health transition), already encoded. It is validated
 // before it reaches the log, since Apply panics on what it cannot decode.
 func (s *Server) internalApply(c echo.Context) error {
-	body, err := readBody(c.Response(), c.Request())
+	body, err := requestBody(c)
 	if err != nil {
 		return err
 	}
