@@ -57,7 +57,7 @@ func (n *Node) monitorLeadership() {
 func (n *Node) leaderLoop(ctx context.Context) {
 	n.cfg.Logger.Info("leadership established", "node", n.cfg.NodeID)
 	for {
-		if err := n.raft.Barrier(n.cfg.ApplyTimeout).Error(); err == nil {
+		if err := n.await(n.raft.Barrier(n.cfg.ApplyTimeout), 2*n.cfg.ApplyTimeout); err == nil {
 			break
 		} else if ctx.Err() != nil {
 			return

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // ReadIndexPath is the internal HTTP call a follower makes to the leader to
@@ -41,10 +43,7 @@ func (n *Node) verifyLoop() {
 				break drain
 			}
 		}
-		err := n.raft.VerifyLeader().Error()
-		if err != nil {
-			err = raftError(err)
-		}
+		err := n.await(n.raft.VerifyLeader(), n.cfg.LeaderWait)
 		for _, ch := range batch {
 			ch <- err
 		}
@@ -141,4 +140,25 @@ func (n *Node) readIndexOnce(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("read index from leader: %w", err)
 	}
 	return out.Index, nil
+}
+
+// await waits for a Raft future, but never past shutdown or timeout: a
+// request Raft had queued when it shut down is never answered, and waiting
+// on it would hang the agent's own shutdown.
+func (n *Node) await(f raft.Future, timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return raftError(err)
+		}
+		return nil
+	case <-n.shutdownCh:
+		return ErrShutdown
+	case <-t.C:
+		return ErrTimeout
+	}
 }

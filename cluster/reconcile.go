@@ -26,7 +26,7 @@ import (
 func (m *membership) reconcile(ctx context.Context) {
 	n := m.n
 	f := n.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
+	if err := n.await(f, n.cfg.ApplyTimeout); err != nil {
 		return
 	}
 	servers := f.Configuration().Servers
@@ -51,10 +51,10 @@ func (m *membership) reconcile(ctx context.Context) {
 		var err error
 		if known && s.Suffrage == raft.Voter {
 			n.cfg.Logger.Info("updating raft peer address", "id", mem.Name, "raft", mem.Raft)
-			err = n.raft.AddVoter(raft.ServerID(mem.Name), raft.ServerAddress(mem.Raft), 0, n.cfg.ApplyTimeout).Error()
+			err = n.await(n.raft.AddVoter(raft.ServerID(mem.Name), raft.ServerAddress(mem.Raft), 0, n.cfg.ApplyTimeout), 2*n.cfg.ApplyTimeout)
 		} else {
 			n.cfg.Logger.Info("adding raft peer as non-voter", "id", mem.Name, "raft", mem.Raft)
-			err = n.raft.AddNonvoter(raft.ServerID(mem.Name), raft.ServerAddress(mem.Raft), 0, n.cfg.ApplyTimeout).Error()
+			err = n.await(n.raft.AddNonvoter(raft.ServerID(mem.Name), raft.ServerAddress(mem.Raft), 0, n.cfg.ApplyTimeout), 2*n.cfg.ApplyTimeout)
 		}
 		if err != nil {
 			n.cfg.Logger.Warn("raft configuration change failed", "id", mem.Name, "error", err)
@@ -72,7 +72,7 @@ func (m *membership) reconcile(ctx context.Context) {
 			continue
 		}
 		n.cfg.Logger.Info("promoting raft peer to voter", "id", s.ID)
-		if err := n.raft.AddVoter(s.ID, s.Address, 0, n.cfg.ApplyTimeout).Error(); err != nil {
+		if err := n.await(n.raft.AddVoter(s.ID, s.Address, 0, n.cfg.ApplyTimeout), 2*n.cfg.ApplyTimeout); err != nil {
 			n.cfg.Logger.Warn("promotion failed", "id", s.ID, "error", err)
 			continue
 		}
@@ -114,7 +114,7 @@ func (m *membership) removeDead(ctx context.Context, servers []raft.Server, now 
 		m.mu.Unlock()
 		if s.Suffrage != raft.Voter {
 			n.cfg.Logger.Info("removing dead non-voter", "id", id)
-			_ = n.raft.RemoveServer(s.ID, 0, n.cfg.ApplyTimeout).Error()
+			_ = n.await(n.raft.RemoveServer(s.ID, 0, n.cfg.ApplyTimeout), 2*n.cfg.ApplyTimeout)
 			continue
 		}
 		dead = append(dead, deadVoter{id: s.ID, since: since})
@@ -146,7 +146,7 @@ func (m *membership) removeDead(ctx context.Context, servers []raft.Server, now 
 			continue
 		}
 		n.cfg.Logger.Info("removing dead voter", "id", d.id, "dead_for", now.Sub(d.since))
-		if err := n.raft.RemoveServer(d.id, 0, n.cfg.ApplyTimeout).Error(); err != nil {
+		if err := n.await(n.raft.RemoveServer(d.id, 0, n.cfg.ApplyTimeout), 2*n.cfg.ApplyTimeout); err != nil {
 			n.cfg.Logger.Warn("remove dead voter failed", "id", d.id, "error", err)
 			return
 		}
