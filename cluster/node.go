@@ -26,6 +26,7 @@ type Node struct {
 	fsm    *fsm.FSM
 	raft   *raft.Raft
 	store  *raftboltdb.BoltStore
+	stable *stableStore
 	trans  *raft.NetworkTransport
 	gossip *gossip
 	client *http.Client
@@ -175,7 +176,8 @@ func (n *Node) startRaft(hlog hclog.Logger) error {
 	if err != nil {
 		return err
 	}
-	r, err := raft.NewRaft(rc, n.fsm, logs, store, snaps, trans)
+	n.stable = &stableStore{StableStore: store}
+	r, err := raft.NewRaft(rc, n.fsm, logs, n.stable, snaps, trans)
 	if err != nil {
 		_ = trans.Close()
 		return fmt.Errorf("start raft: %w", err)
@@ -197,6 +199,9 @@ func advertisable(a *net.TCPAddr) net.Addr {
 func (n *Node) closeStores() {
 	if n.trans != nil {
 		_ = n.trans.Close()
+	}
+	if n.stable != nil {
+		n.stable.close()
 	}
 	if n.store != nil {
 		_ = n.store.Close()
