@@ -19,7 +19,10 @@ type raftView struct {
 	NodeID    string `json:"node_id"`
 	State     string `json:"state"`
 	LastIndex uint64 `json:"last_index"`
-	Servers   []struct {
+	// FSMIndex is the last command applied: an election appends no-op and
+	// barrier entries to the log, but no command.
+	FSMIndex uint64 `json:"fsm_index"`
+	Servers  []struct {
 		ID       string `json:"id"`
 		Suffrage string `json:"suffrage"`
 	} `json:"servers"`
@@ -239,7 +242,7 @@ func (w *world) noteLastIndex(name string) error {
 		return err
 	}
 	v, err := w.raftOf(l)
-	w.vars[name] = strconv.FormatUint(v.LastIndex, 10)
+	w.vars[name] = strconv.FormatUint(v.FSMIndex, 10)
 	return err
 }
 
@@ -252,8 +255,8 @@ func (w *world) lastIndexStill(name string) error {
 	if err != nil {
 		return err
 	}
-	if got := strconv.FormatUint(v.LastIndex, 10); got != w.vars[name] {
-		return fmt.Errorf("the leader's last index moved from %s to %s: a rejected write reached the log", w.vars[name], got)
+	if got := strconv.FormatUint(v.FSMIndex, 10); got != w.vars[name] {
+		return fmt.Errorf("the leader's last applied command moved from %s to %s: a rejected write reached the log", w.vars[name], got)
 	}
 	return nil
 }
