@@ -1,13 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/custodes/custodes/cluster"
@@ -84,32 +79,25 @@ func (s *Server) forwardOnce(ctx context.Context, c echo.Context, body []byte) (
 		return false, cluster.ErrNotLeader // we just became leader: loop
 	}
 	in := c.Request()
-	out, err := http.NewRequestWithContext(ctx, in.Method, "http://"+leader.HTTP+in.URL.RequestURI(), bytes.NewReader(body))
+	resp, err := s.forwarder.do(ctx, leader.HTTP, &fwdRequest{
+		Method: in.Method, URI: in.URL.RequestURI(), ContentType: in.Header.Get("Content-Type"), Body: body,
+	})
+	if errors.Is(err, errNotSent) {
+		return false, cluster.ErrNoLeader
+	}
 	if err != nil {
 		return true, err
 	}
-	out.Header.Set("Content-Type", in.Header.Get("Content-Type"))
-	out.Header.Set(headerForwarded, s.cluster.ID())
-	resp, err := s.fwd.Do(out)
-	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			return false, cluster.ErrNoLeader
-		}
-		return true, fmt.Errorf("%w: leader %s: %v; the write may or may not have been applied", ErrForward, leader.ID, err)
-	}
-	defer resp.Body.Close()
-	if resp.Header.Get(headerNotLeader) != "" {
-		_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.NotLeader {
 		return false, cluster.ErrNotLeader
 	}
 	h := c.Response().Header()
-	for _, k := range []string{"Content-Type", "Retry-After", HeaderIndex, HeaderServedBy} {
-		if v := resp.Header.Get(k); v != "" {
-			h.Set(k, v)
+	for _, kv := range resp.headers() {
+		if kv[1] != "" {
+			h.Set(kv[0], kv[1])
 		}
 	}
-	c.Response().WriteHeader(resp.StatusCode)
-	_, err = io.Copy(c.Response(), resp.Body)
+	c.Response().WriteHeader(resp.Status)
+	_, err = c.Response().Write(resp.Body)
 	return true, err
 }
