@@ -57,6 +57,10 @@ type Config struct {
 	LeaderWait time.Duration
 	// ApplyTimeout bounds how long a write may wait to be enqueued.
 	ApplyTimeout time.Duration
+	// ApplyGroups is how many groups of proposals the leader lets into
+	// Raft at once; proposals arriving meanwhile enter together as the
+	// next group (one Raft batch). 0 sends each proposal to Raft directly.
+	ApplyGroups int
 
 	// Logger receives custodes' own lines and, through an hclog adapter,
 	// Raft's and memberlist's.
@@ -86,6 +90,7 @@ func DefaultConfig() Config {
 		MaxTrailingLogs:     250,
 		LeaderWait:          5 * time.Second,
 		ApplyTimeout:        5 * time.Second,
+		ApplyGroups:         1,
 	}
 }
 
@@ -136,6 +141,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReconcileInterval <= 0 || c.DeadServerTimeout <= 0 {
 		errs = append(errs, errors.New("reconcile interval and dead-server timeout must be positive"))
+	}
+	if c.ApplyGroups < 0 || c.ApplyGroups > 64 {
+		errs = append(errs, fmt.Errorf("apply-groups %d: use 0 (no grouping) to 64", c.ApplyGroups))
 	}
 	if c.ProbeTimeout >= c.ProbeInterval {
 		errs = append(errs, errors.New("gossip probe timeout must be shorter than the probe interval"))

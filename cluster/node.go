@@ -38,6 +38,7 @@ type Node struct {
 
 	notifyCh chan bool
 	verifyCh chan chan error
+	grouper  *grouper // nil when ApplyGroups is 0
 
 	// caughtUp latches once the agent has applied its commit index.
 	caughtUp atomic.Bool
@@ -107,6 +108,13 @@ func New(cfg Config) (*Node, error) {
 	n.wg.Add(2)
 	go n.monitorLeadership()
 	go n.verifyLoop()
+	if n.grouper != nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.grouper.run()
+		}()
+	}
 	if !bootstrapped && cfg.BootstrapExpect > 0 {
 		n.wg.Add(1)
 		go n.bootstrapLoop()
@@ -184,6 +192,9 @@ func (n *Node) startRaft(hlog hclog.Logger) error {
 	}
 	n.raft = r
 	n.notifyCh = notify
+	if n.cfg.ApplyGroups > 0 {
+		n.grouper = newGrouper(r, n.cfg.ApplyTimeout, n.cfg.ApplyGroups, 4*rc.MaxAppendEntries, n.shutdownCh)
+	}
 	return nil
 }
 
@@ -277,15 +288,33 @@ func (n *Node) Apply(t fsm.MessageType, req any) (any, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	f := n.raft.Apply(data, n.cfg.ApplyTimeout)
-	if err := f.Error(); err != nil {
-		return nil, 0, raftError(err)
+	f, err := n.applyRaft(data)
+	if err != nil {
+		return nil, 0, err
 	}
 	resp := f.Response()
 	if err, ok := resp.(error); ok {
 		return nil, f.Index(), err
 	}
 	return resp, f.Index(), nil
+}
+
+// applyRaft proposes data (through the grouper when there is one) and
+// waits for Raft's answer.
+func (n *Node) applyRaft(data []byte) (raft.ApplyFuture, error) {
+	var f raft.ApplyFuture
+	if n.grouper != nil {
+		var ok bool
+		if f, ok = n.grouper.apply(data); !ok {
+			return nil, ErrShutdown
+		}
+	} else {
+		f = n.raft.Apply(data, n.cfg.ApplyTimeout)
+	}
+	if err := f.Error(); err != nil {
+		return nil, raftError(err)
+	}
+	return f, nil
 }
 
 // raftError maps hashicorp/raft errors to custodes' sentinels.

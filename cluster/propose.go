@@ -49,9 +49,9 @@ func (n *Node) ApplyEncoded(data []byte) (*fsm.Result, uint64, error) {
 	if !n.IsLeader() {
 		return nil, 0, ErrNotLeader
 	}
-	f := n.raft.Apply(data, n.cfg.ApplyTimeout)
-	if err := f.Error(); err != nil {
-		return nil, 0, raftError(err)
+	f, err := n.applyRaft(data)
+	if err != nil {
+		return nil, 0, err
 	}
 	if err, ok := f.Response().(error); ok {
 		return nil, f.Index(), err
