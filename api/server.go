@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -53,7 +54,14 @@ type Config struct {
 	// check may ask for (tests lower them).
 	MinCheckInterval   time.Duration
 	MinDeregisterAfter time.Duration
-	Logger             *slog.Logger
+	// ForwardInFlight is how many batches of forwarded writes a follower
+	// keeps out to the leader at once; writes arriving meanwhile wait and
+	// leave together in the next batch.
+	ForwardInFlight int
+	// EnableDebug serves Go's profiler under /debug/pprof/ (off by
+	// default: profiles expose internals and cost CPU while taken).
+	EnableDebug bool
+	Logger      *slog.Logger
 }
 
 // DefaultConfig returns the HTTP layer's defaults.
@@ -61,18 +69,20 @@ func DefaultConfig() Config {
 	return Config{
 		LeaderWait: 5 * time.Second, ForwardTimeout: 15 * time.Second, MaxBlockingWait: 5 * time.Minute,
 		MinCheckInterval: time.Second, MinDeregisterAfter: time.Minute,
+		ForwardInFlight: 16,
 	}
 }
 
 // Server holds the echo router and what its handlers share.
 type Server struct {
-	e       *echo.Echo
-	cluster Cluster
-	health  Health
-	done    chan struct{} // closed by Close: ends event streams
-	cfg     Config
-	log     *slog.Logger
-	fwd     *http.Client
+	e         *echo.Echo
+	cluster   Cluster
+	health    Health
+	done      chan struct{} // closed by Close: ends event streams
+	cfg       Config
+	log       *slog.Logger
+	fwd       *http.Client
+	forwarder *forwarder
 	// rotation picks the next instance per service name for "address".
 	rotation sync.Map // name -> *atomic.Uint64
 }
@@ -100,6 +110,10 @@ func New(c Cluster, h Health, cfg Config) *Server {
 			},
 		},
 	}
+	if cfg.ForwardInFlight < 1 {
+		cfg.ForwardInFlight = 1
+	}
+	s.forwarder = newForwarder(s.fwd, c.ID(), cfg.ForwardTimeout, cfg.ForwardInFlight)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -124,6 +138,16 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e.POST("/admin/leave", s.leave)
 	e.GET(cluster.ReadIndexPath, s.readIndex)
 	e.POST(cluster.ApplyPath, s.internalApply)
+	e.POST(ForwardPath, s.forwardBatch)
+	if cfg.EnableDebug {
+		// net/http/pprof's Index serves the named profiles below its
+		// prefix, so one wildcard route covers all of them.
+		e.GET("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprof.Index)))
+		e.GET("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))
+		e.GET("/debug/pprof/profile", echo.WrapHandler(http.HandlerFunc(pprof.Profile)))
+		e.GET("/debug/pprof/symbol", echo.WrapHandler(http.HandlerFunc(pprof.Symbol)))
+		e.GET("/debug/pprof/trace", echo.WrapHandler(http.HandlerFunc(pprof.Trace)))
+	}
 	s.e = e
 	return s
 }
@@ -138,6 +162,7 @@ func (s *Server) Close() {
 	default:
 		close(s.done)
 	}
+	s.forwarder.close()
 	s.fwd.CloseIdleConnections()
 }
 

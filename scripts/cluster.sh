@@ -15,6 +15,7 @@
 # scripts/chaos.sh can partition one agent from its peers while clients
 # still reach it. Everything lives in DIR (default ./tmp/cluster): per agent
 # nodeI.pid, nodeI.http, nodeI.log and the data dir nodeI/.
+# AGENT_ARGS adds flags to every agent (e.g. AGENT_ARGS=--enable-debug).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -97,7 +98,7 @@ start_node() {
   fi
   echo "$http" > "$DIR/node$i.http"
   local args=(agent --node-id "node$i" --data-dir "$DIR/node$i" --http "$http" --raft "$raft"
-              --gossip "$gossip" --bootstrap-expect "$N" --log-level info)
+              --gossip "$gossip" --bootstrap-expect "$N" --log-level info ${AGENT_ARGS:-})
   [ -n "$join" ] && args+=(--join "$join")
   if [ "$NETNS" = 1 ]; then
     # ip netns exec replaces itself with the agent: $! is the agent's PID.

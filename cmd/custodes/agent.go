@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -41,7 +42,30 @@ func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
 	fs.DurationVar(&c.DeadServerTimeout, "dead-server-timeout", c.DeadServerTimeout, "remove a dead voter with no replacement after this long")
 	fs.IntVar(&c.MinQuorum, "min-quorum", c.MinQuorum, "dead-server cleanup never leaves fewer voters than this")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval, "how often the leader reconciles gossip into the Raft configuration")
+	fs.IntVar(&c.ApplyGroups, "apply-groups", c.ApplyGroups, "groups of writes the leader lets into Raft at once (0: no grouping)")
+	fs.IntVar(&cfg.API.ForwardInFlight, "forward-in-flight", cfg.API.ForwardInFlight, "batches of forwarded writes a follower keeps out to the leader at once")
+	fs.BoolVar(&cfg.API.EnableDebug, "enable-debug", false, "serve Go's profiler under /debug/pprof/")
 	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+// gcFlag binds --gc-percent. The agent's default (400) trades memory for
+// CPU: the heap may grow to five times the live state between
+// collections instead of twice, which under write load takes about a
+// tenth of the agent's CPU off the garbage collector (docs/BENCHMARKS.md).
+// A GOGC environment variable, when set, wins; GOMEMLIMIT bounds the heap.
+func gcFlag(fs *flag.FlagSet) *int {
+	return fs.Int("gc-percent", 400, "garbage collector target percentage (Go's GOGC; the GOGC environment variable wins when set)")
+}
+
+// setGC applies --gc-percent unless GOGC is set in the environment.
+func setGC(percent int) error {
+	if percent < 25 {
+		return fmt.Errorf("gc-percent %d: use at least 25", percent)
+	}
+	if _, ok := os.LookupEnv("GOGC"); !ok {
+		debug.SetGCPercent(percent)
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -58,10 +82,15 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("custodes agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	agentFlags(fs, &cfg, &level)
+	gc := gcFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if err := setGC(*gc); err != nil {
+		fmt.Fprintln(stderr, "custodes agent:", err)
 		return 2
 	}
 	logger, err := newLogger(stderr, level)

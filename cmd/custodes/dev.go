@@ -24,10 +24,15 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	nodes := fs.Int("nodes", 3, "number of agents")
 	portBase := fs.Int("port-base", 8500, "agent i serves HTTP on port-base+i, Raft on port-base+100+i, gossip on port-base+200+i")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	gc := gcFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if err := setGC(*gc); err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
 		return 2
 	}
 	if *nodes < 1 || *nodes > 9 {
