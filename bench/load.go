@@ -1,14 +1,12 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,43 +40,45 @@ type Result struct {
 // PerSecond is the achieved rate of successful operations.
 func (r Result) PerSecond() float64 { return float64(r.Ops) / r.Duration.Seconds() }
 
-// op performs one operation number n; it returns whether it succeeded.
-type op func(ctx context.Context, c *http.Client, base string, n int64) bool
+// op performs one operation number n on a worker's connection; it
+// returns whether it succeeded.
+type op func(c *Conn, n int64) bool
 
 // Register creates a new instance per call (distinct name and address).
 func Register(prefix string) op {
-	return func(ctx context.Context, c *http.Client, base string, n int64) bool {
-		body, _ := json.Marshal(map[string]string{
-			"name":    fmt.Sprintf("%s-%d", prefix, n%100),
-			"address": fmt.Sprintf("10.%d.%d.%d:%d", (n>>16)&255, (n>>8)&255, n&255, 1+n%60000),
-		})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/register", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		return do(c, req, http.StatusCreated)
+	return func(c *Conn, n int64) bool {
+		// The body is built by hand, not by encoding/json: the load
+		// generator shares the machine's cores with the agents it measures.
+		b := c.body[:0]
+		b = append(b, `{"name":"`...)
+		b = append(b, prefix...)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, n%100, 10)
+		b = append(b, `","address":"10.`...)
+		b = strconv.AppendInt(b, (n>>16)&255, 10)
+		b = append(b, '.')
+		b = strconv.AppendInt(b, (n>>8)&255, 10)
+		b = append(b, '.')
+		b = strconv.AppendInt(b, n&255, 10)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, 1+n%60000, 10)
+		b = append(b, `"}`...)
+		c.body = b
+		return c.Do(http.MethodPost, "/register", b) == http.StatusCreated
 	}
 }
 
 // Lookup reads one of the services a warm-up registered.
 func Lookup(prefix, query string) op {
-	return func(ctx context.Context, c *http.Client, base string, n int64) bool {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/service/%s-%d%s", base, prefix, n%100, query), nil)
-		return do(c, req, http.StatusOK)
+	return func(c *Conn, n int64) bool {
+		path := fmt.Sprintf("/service/%s-%d%s", prefix, n%100, query)
+		return c.Do(http.MethodGet, path, nil) == http.StatusOK
 	}
-}
-
-func do(c *http.Client, req *http.Request, want int) bool {
-	resp, err := c.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == want
 }
 
 // Run drives op against base with conc workers for d, recording every
 // latency of a successful operation.
-func Run(c *http.Client, base string, conc int, d time.Duration, f op) Result {
+func Run(base string, conc int, d time.Duration, f op) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var (
@@ -95,10 +95,12 @@ func Run(c *http.Client, base string, conc int, d time.Duration, f op) Result {
 		go func() {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 4096)
+			c := Dial(base, d+5*time.Second)
+			defer c.Close()
 			for ctx.Err() == nil {
 				n := next.Add(1) + offset
 				t0 := time.Now()
-				ok := f(ctx, c, base, n)
+				ok := f(c, n)
 				if ctx.Err() != nil {
 					break // cut by the deadline: neither success nor error
 				}

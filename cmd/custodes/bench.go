@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +29,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	trials := fs.Int("failover-trials", 5, "leader kills to time (0 skips)")
 	checkInterval := fs.Duration("check-interval", time.Second, "check interval for the exclusion measurement (0 skips)")
 	out := fs.String("out", "", "append the markdown report to this file (default: stdout only)")
+	opsFlag := fs.String("ops", "register,lookup,stale", "comma-separated operations to run: register, lookup, stale")
+	through := fs.String("through", "follower,leader", "comma-separated agents to drive: follower, leader")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -42,6 +45,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		levels = append(levels, n)
+	}
+	ops, err := pick(*opsFlag, "register", "lookup", "stale")
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes bench: --ops:", err)
+		return 2
+	}
+	roles, err := pick(*through, "follower", "leader")
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes bench: --through:", err)
+		return 2
 	}
 	agents := &scriptAgents{dir: *dir, script: *script}
 	urls := agents.URLs()
@@ -65,7 +78,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		"load generator in a fourth process on the same machine; %s per run.\n\n", len(urls), *duration)
 
 	// Warm-up: the services the lookups read.
-	warm := bench.Run(c, leader, 8, time.Second, bench.Register("look"))
+	warm := bench.Run(leader, 8, time.Second, bench.Register("look"))
 	fmt.Fprintf(stderr, "warm-up: %d registrations\n", warm.Ops)
 	var results []bench.Result
 	run := func(op, role, target string, conc int, f func() bench.Result) {
@@ -75,14 +88,23 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%-13s %-8s c=%-3d %8.0f ops/s p50 %-10s p99 %-10s errors %d\n", op, role, conc, r.PerSecond(), r.P50, r.P99, r.Errors)
 	}
 	for _, role := range []struct{ name, url string }{{"follower", followers[0]}, {"leader", leader}} {
-		for _, n := range levels {
-			run("register", role.name, role.url, n, func() bench.Result { return bench.Run(c, role.url, n, *duration, bench.Register("bench")) })
+		if !roles[role.name] {
+			continue
 		}
 		for _, n := range levels {
-			run("lookup", role.name, role.url, n, func() bench.Result { return bench.Run(c, role.url, n, *duration, bench.Lookup("look", "")) })
+			if ops["register"] {
+				run("register", role.name, role.url, n, func() bench.Result { return bench.Run(role.url, n, *duration, bench.Register("bench")) })
+			}
 		}
 		for _, n := range levels {
-			run("lookup ?stale", role.name, role.url, n, func() bench.Result { return bench.Run(c, role.url, n, *duration, bench.Lookup("look", "?stale")) })
+			if ops["lookup"] {
+				run("lookup", role.name, role.url, n, func() bench.Result { return bench.Run(role.url, n, *duration, bench.Lookup("look", "")) })
+			}
+		}
+		for _, n := range levels {
+			if ops["stale"] {
+				run("lookup ?stale", role.name, role.url, n, func() bench.Result { return bench.Run(role.url, n, *duration, bench.Lookup("look", "?stale")) })
+			}
 		}
 	}
 	report.WriteString("### Throughput and latency\n\n" + bench.Table(results) + "\n")
@@ -123,6 +145,19 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// pick parses a comma-separated subset of known.
+func pick(list string, known ...string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, v := range strings.Split(list, ",") {
+		v = strings.TrimSpace(v)
+		if !slices.Contains(known, v) {
+			return nil, fmt.Errorf("unknown %q (known: %s)", v, strings.Join(known, ", "))
+		}
+		out[v] = true
+	}
+	return out, nil
 }
 
 // machine describes where the numbers were taken.
