@@ -87,6 +87,31 @@ Feature: One registry, many agents
     And the response header "X-Custodes-Served-By" names the leader
     And every agent finds 1 instance of "forwarded"
 
+  Scenario: Concurrent writes through a follower share trips to the leader, each keeps its own answer
+    When I register 60 instances of "crowd" concurrently through a follower
+    Then each was created with its own id
+    And each instance reads back its own address through a follower
+    And every agent finds 60 instances of "crowd"
+
+  Scenario: The leader takes batches of forwarded writes only in their wire format
+    When I send "POST" "/internal/forward" to the leader with the raw body '{"name": "web"}'
+    Then the response status is 400
+    And the error mentions "malformed forward batch"
+
+  Scenario: The profiler is off unless asked for
+    When I send "GET" "/debug/pprof/" to the leader
+    Then the response status is 404
+
+  @fresh
+  Scenario: An agent started with --enable-debug serves Go's profiler
+    Given a fresh cluster of 1 agents with the profiler enabled
+    When I send "GET" "/debug/pprof/" to the leader
+    Then the response status is 200
+    When I send "GET" "/debug/pprof/goroutine?debug=1" to the leader
+    Then the response status is 200
+    When I send "GET" "/debug/pprof/cmdline" to the leader
+    Then the response status is 200
+
   Scenario: Only the leader hands out read indexes
     When I send "GET" "/internal/read-index" to the leader
     Then the response status is 200

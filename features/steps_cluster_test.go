@@ -299,6 +299,9 @@ func (w *world) leadersReported(n int) error {
 
 func clusterSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^`+freshStep+`(\d+) agents$`, func(n int) error { return w.freshCluster(n, nil) })
+	sc.Step(`^`+freshStep+`(\d+) agents with the profiler enabled$`, func(n int) error {
+		return w.freshCluster(n, func(_ int, c *agent.Config) { c.API.EnableDebug = true })
+	})
 	sc.Step(`^`+freshStep+`(\d+) agents with a dead-server timeout of (\d+)ms and min-quorum (\d+)$`, func(n, ms, q int) error {
 		return w.freshCluster(n, func(_ int, c *agent.Config) {
 			c.Cluster.DeadServerTimeout = time.Duration(ms) * time.Millisecond

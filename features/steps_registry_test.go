@@ -257,6 +257,9 @@ func registrySteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^I register "([^"]*)" at "([^"]*)"$`, func(n, a string) error { return w.register(n, "", a, "the leader") })
 	sc.Step(`^I register "([^"]*)" at "([^"]*)" through `+who+`$`, func(n, a, who string) error { return w.register(n, "", a, who) })
 	sc.Step(`^I register these instances:$`, w.registerTable)
+	sc.Step(`^I register (\d+) instances of "([^"]*)" concurrently through `+who+`$`, w.registerConcurrently)
+	sc.Step(`^each was created with its own id$`, w.eachCreated)
+	sc.Step(`^each instance reads back its own address through `+who+`$`, w.eachReadsBack)
 	sc.Step(`^I update the instance "([^"]*)" to version "([^"]*)"$`, func(id, v string) error {
 		return w.request(http.MethodPut, "/instance/"+id, "a follower", &godog.DocString{Content: fmt.Sprintf(`{"version": %q}`, v)})
 	})

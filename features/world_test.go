@@ -58,6 +58,8 @@ type world struct {
 	svcs    map[string]*testService
 	hooks   map[string]*hook
 	stream  *stream
+	// crowd holds the answers of concurrent registrations, by address.
+	crowd []crowdAnswer
 }
 
 // freshStep is how a @fresh scenario asks for a cluster other than the
