@@ -80,6 +80,19 @@ func (f *forwarder) do(ctx context.Context, addr string, req *fwdRequest) (fwdRe
 		f.queues[addr] = q
 		go f.run(q)
 	}
+	if len(q.ch) == 0 && q.next == nil {
+		// Nothing waits and a slot is free: send from here, sparing the
+		// hand-offs to the queue's goroutines.
+		select {
+		case q.sem <- struct{}{}:
+			call.state.Store(callTaken)
+			f.mu.Unlock()
+			f.send(ctx, q.addr, []*fwdCall{call})
+			<-q.sem
+			return call.resp, call.err
+		default:
+		}
+	}
 	select {
 	case q.ch <- call:
 	default:
@@ -148,7 +161,7 @@ func (f *forwarder) run(q *fwdQueue) {
 		}
 		go func() {
 			defer func() { <-q.sem }()
-			f.send(q.addr, batch)
+			f.send(context.Background(), q.addr, batch)
 		}()
 		idle.Reset(f.idle)
 	}
@@ -185,8 +198,9 @@ func (q *fwdQueue) collect(first *fwdCall) []*fwdCall {
 	}
 }
 
-// send posts one batch and hands every caller its answer.
-func (f *forwarder) send(addr string, batch []*fwdCall) {
+// send posts one batch and hands every caller its answer. ctx is the
+// caller's for a write sent alone from do, else a background context.
+func (f *forwarder) send(ctx context.Context, addr string, batch []*fwdCall) {
 	finish := func(i int, resp fwdResponse, err error) {
 		batch[i].resp, batch[i].err = resp, err
 		close(batch[i].done)
@@ -200,7 +214,7 @@ func (f *forwarder) send(addr string, batch []*fwdCall) {
 	for i, c := range batch {
 		reqs[i] = c.req
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	out, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+ForwardPath, bytes.NewReader(encodeRequests(reqs)))
 	if err != nil {

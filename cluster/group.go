@@ -51,6 +51,18 @@ func newGrouper(r applier, timeout time.Duration, groups, queue int, shutdown <-
 // apply proposes data and waits for Raft's answer. ok is false when the
 // agent shut down before the proposal reached Raft.
 func (g *grouper) apply(data []byte) (f raft.ApplyFuture, ok bool) {
+	if len(g.ch) == 0 {
+		// Nothing waits and a slot is free: a group of one, proposed from
+		// here, sparing the hand-off to the loop.
+		select {
+		case g.slots <- struct{}{}:
+			f = g.raft.Apply(data, g.timeout)
+			f.Error()
+			<-g.slots
+			return f, true
+		default:
+		}
+	}
 	p := &proposal{data: data, fut: make(chan raft.ApplyFuture, 1)}
 	select {
 	case g.ch <- p:
