@@ -65,8 +65,12 @@ func (s *Server) events(c echo.Context) error {
 			w.Flush()
 			continue
 		}
-		for _, ev := range evs {
-			if err := writeEvent(w, ev); err != nil {
+		for i, ev := range evs {
+			// Commands of one batch entry share its index: only the last
+			// event of an index carries the id, so a client cut off in the
+			// middle resumes before the entry and sees all of it again.
+			last := i == len(evs)-1 || evs[i+1].Index != ev.Index
+			if err := writeEvent(w, ev, last); err != nil {
 				return nil
 			}
 			after = ev.Index
@@ -95,7 +99,7 @@ type eventView struct {
 	Servers  []fsm.EventServer `json:"servers,omitempty"`
 }
 
-func writeEvent(w *echo.Response, ev fsm.Event) error {
+func writeEvent(w *echo.Response, ev fsm.Event, withID bool) error {
 	v := eventView{Index: ev.Index, Type: ev.Type, Servers: ev.Servers}
 	if ev.Instance != nil {
 		iv := viewOf(*ev.Instance)
@@ -105,6 +109,10 @@ func writeEvent(w *echo.Response, ev fsm.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Index, ev.Type, data)
+	if withID {
+		_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Index, ev.Type, data)
+	} else {
+		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, data)
+	}
 	return err
 }

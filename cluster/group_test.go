@@ -1,25 +1,54 @@
 package cluster
 
 import (
+	"slices"
+	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/custodes/custodes/fsm"
 	"github.com/hashicorp/raft"
 )
 
-// fakeFuture is an ApplyFuture the test answers by closing done.
+// fakeFuture is an ApplyFuture the test answers by closing done. Its
+// response is the command itself as a string, or for a batch entry the
+// commands' strings.
 type fakeFuture struct {
 	data  []byte
 	index uint64
 	done  chan struct{}
 }
 
-func (f *fakeFuture) Error() error   { <-f.done; return nil }
-func (f *fakeFuture) Response() any  { return string(f.data) }
-func (f *fakeFuture) Index() uint64  { return f.index }
-func (f *fakeFuture) answer()        { close(f.done) }
-func (f *fakeFuture) String() string { return string(f.data) }
+func (f *fakeFuture) Error() error  { <-f.done; return nil }
+func (f *fakeFuture) Index() uint64 { return f.index }
+func (f *fakeFuture) answer()       { close(f.done) }
+
+func (f *fakeFuture) Response() any {
+	cmds, err := fsm.SplitBatch(f.data)
+	if err != nil {
+		return string(f.data)
+	}
+	out := make(fsm.BatchResponse, len(cmds))
+	for i, c := range cmds {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// commands lists what the entry carries.
+func (f *fakeFuture) commands() []string {
+	if r, ok := f.Response().(fsm.BatchResponse); ok {
+		var out []string
+		for _, c := range r {
+			out = append(out, c.(string))
+		}
+		sort.Strings(out)
+		return out
+	}
+	return []string{string(f.data)}
+}
 
 func (f *fakeFuture) answered() bool {
 	select {
@@ -87,7 +116,7 @@ func startGrouper(t *testing.T, groups int) (*grouper, *fakeRaft) {
 	t.Helper()
 	r := &fakeRaft{notify: make(chan struct{}, 1)}
 	shutdown := make(chan struct{})
-	g := newGrouper(r, time.Second, groups, 64, shutdown)
+	g := newGrouper(r, time.Second, groups, 1024, shutdown)
 	done := make(chan struct{})
 	go func() { g.run(); close(done) }()
 	t.Cleanup(func() { close(shutdown); <-done })
@@ -95,17 +124,19 @@ func startGrouper(t *testing.T, groups int) (*grouper, *fakeRaft) {
 }
 
 // With one group in flight, proposals made while it is out wait, then all
-// enter Raft together once it is answered.
+// enter Raft together, as one batch entry, once it is answered; each
+// caller gets its own command's response.
 func TestGrouperHoldsProposalsUntilTheGroupInFlightIsAnswered(t *testing.T) {
 	g, r := startGrouper(t, 1)
-	results := make(chan string, 8)
+	results := make(chan [2]string, 8)
 	propose := func(s string) {
-		f, ok := g.apply([]byte(s))
+		res, ok := g.apply([]byte(s))
 		if !ok {
-			results <- "shutdown"
+			results <- [2]string{s, "shutdown"}
 			return
 		}
-		results <- f.Response().(string)
+		got, _ := res.resp.(string)
+		results <- [2]string{s, got}
 	}
 	go propose("first")
 	first := r.waitApplied(t, 1)[0]
@@ -117,39 +148,58 @@ func TestGrouperHoldsProposalsUntilTheGroupInFlightIsAnswered(t *testing.T) {
 	// waits for the slot): none may reach Raft before "first" is answered.
 	waitQueued(t, g, 2)
 	if n := len(r.snapshot()); n != 1 {
-		t.Fatalf("%d proposals reached Raft while the first group was out, want 1", n)
+		t.Fatalf("%d entries reached Raft while the first group was out, want 1", n)
 	}
 	first.answer()
-	if got := <-results; got != "first" {
-		t.Fatalf("first answer %q", got)
+	if got := <-results; got != [2]string{"first", "first"} {
+		t.Fatalf("first answer %v", got)
 	}
-	next := r.waitApplied(t, 4)[1:]
-	// The three entered as one group: all of them reached Raft before any
-	// was answered, and the next group waits for all three.
-	for _, f := range next {
-		if f.answered() {
-			t.Fatalf("%s answered early", f)
-		}
+	batch := r.waitApplied(t, 2)[1]
+	if got := batch.commands(); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("the second entry carries %v, want one batch of a, b, c", got)
 	}
 	go propose("d")
-	next[0].answer()
-	next[1].answer()
-	got := map[string]bool{<-results: true, <-results: true}
-	// Both answered callers have released their share; the third still
-	// holds the group's slot, so "d" cannot have entered Raft.
-	if n := len(r.snapshot()); n != 4 {
-		t.Fatalf("a proposal entered Raft while its group's slot was still held (%d applied)", n)
+	go propose("e")
+	waitQueued(t, g, 1) // the loop holds the other, waiting for the slot
+	if n := len(r.snapshot()); n != 2 {
+		t.Fatalf("a proposal entered Raft while its group's slot was still held (%d entries)", n)
 	}
-	next[2].answer()
-	r.waitApplied(t, 5)[4].answer()
-	for range 2 {
-		got[<-results] = true
-	}
-	for _, s := range []string{"a", "b", "c", "d"} {
-		if !got[s] {
-			t.Fatalf("no answer for %q: %v", s, got)
+	batch.answer()
+	r.waitApplied(t, 3)[2].answer()
+	for range 5 {
+		if got := <-results; got[0] != got[1] {
+			t.Fatalf("the proposal of %q was answered %q", got[0], got[1])
 		}
 	}
+}
+
+// A group bigger than one entry may carry becomes several entries.
+func TestGrouperSplitsLargeGroups(t *testing.T) {
+	g, r := startGrouper(t, 1)
+	go g.apply([]byte("hold"))
+	hold := r.waitApplied(t, 1)[0]
+	n := maxBatchCommands + 44
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, ok := g.apply([]byte(strconv.Itoa(i)))
+			if !ok || res.resp != strconv.Itoa(i) {
+				t.Errorf("proposal %d answered %v (ok %v)", i, res.resp, ok)
+			}
+		}()
+	}
+	waitQueued(t, g, n-1)
+	hold.answer()
+	entries := r.waitApplied(t, 3)[1:]
+	if a, b := len(entries[0].commands()), len(entries[1].commands()); a != maxBatchCommands || b != 44 {
+		t.Fatalf("entries of %d and %d commands, want %d and 44", a, b, maxBatchCommands)
+	}
+	for _, e := range entries {
+		e.answer()
+	}
+	wg.Wait()
 }
 
 // Two groups may be out at once.
@@ -167,9 +217,11 @@ func TestGrouperLetsTheConfiguredNumberOfGroupsOut(t *testing.T) {
 	}
 	applied := r.snapshot()
 	applied[0].answer()
-	for _, f := range r.waitApplied(t, 4)[2:] {
-		f.answer()
+	z := r.waitApplied(t, 3)[2]
+	if got := z.commands(); !slices.Equal(got, []string{"z1", "z2"}) {
+		t.Fatalf("the third entry carries %v, want a batch of z1, z2", got)
 	}
+	z.answer()
 	applied[1].answer()
 }
 

@@ -288,33 +288,35 @@ func (n *Node) Apply(t fsm.MessageType, req any) (any, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	f, err := n.applyRaft(data)
+	res, err := n.applyRaft(data)
 	if err != nil {
 		return nil, 0, err
 	}
-	resp := f.Response()
-	if err, ok := resp.(error); ok {
-		return nil, f.Index(), err
+	if err, ok := res.resp.(error); ok {
+		return nil, res.index, err
 	}
-	return resp, f.Index(), nil
+	return res.resp, res.index, nil
 }
 
 // applyRaft proposes data (through the grouper when there is one) and
-// waits for Raft's answer.
-func (n *Node) applyRaft(data []byte) (raft.ApplyFuture, error) {
-	var f raft.ApplyFuture
+// waits for the outcome: the FSM's response at the entry's index.
+func (n *Node) applyRaft(data []byte) (applyResult, error) {
+	var res applyResult
 	if n.grouper != nil {
 		var ok bool
-		if f, ok = n.grouper.apply(data); !ok {
-			return nil, ErrShutdown
+		if res, ok = n.grouper.apply(data); !ok {
+			return res, ErrShutdown
 		}
 	} else {
-		f = n.raft.Apply(data, n.cfg.ApplyTimeout)
+		f := n.raft.Apply(data, n.cfg.ApplyTimeout)
+		if res.err = f.Error(); res.err == nil {
+			res.resp, res.index = f.Response(), f.Index()
+		}
 	}
-	if err := f.Error(); err != nil {
-		return nil, raftError(err)
+	if res.err != nil {
+		return res, raftError(res.err)
 	}
-	return f, nil
+	return res, nil
 }
 
 // raftError maps hashicorp/raft errors to custodes' sentinels.

@@ -49,15 +49,15 @@ func (n *Node) ApplyEncoded(data []byte) (*fsm.Result, uint64, error) {
 	if !n.IsLeader() {
 		return nil, 0, ErrNotLeader
 	}
-	f, err := n.applyRaft(data)
+	out, err := n.applyRaft(data)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err, ok := f.Response().(error); ok {
-		return nil, f.Index(), err
+	if err, ok := out.resp.(error); ok {
+		return nil, out.index, err
 	}
-	res, _ := f.Response().(*fsm.Result)
-	return res, f.Index(), nil
+	res, _ := out.resp.(*fsm.Result)
+	return res, out.index, nil
 }
 
 // Propose applies a command wherever the leader is: locally on the leader,

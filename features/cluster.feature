@@ -87,11 +87,16 @@ Feature: One registry, many agents
     And the response header "X-Custodes-Served-By" names the leader
     And every agent finds 1 instance of "forwarded"
 
-  Scenario: Concurrent writes through a follower share trips to the leader, each keeps its own answer
-    When I register 60 instances of "crowd" concurrently through a follower
+  Scenario Outline: Concurrent writes share trips to the leader and Raft entries, each keeps its own answer
+    When I register 60 instances of "crowd" concurrently through <agent>
     Then each was created with its own id
     And each instance reads back its own address through a follower
     And every agent finds 60 instances of "crowd"
+
+    Examples:
+      | agent      |
+      | a follower |
+      | the leader |
 
   Scenario: The leader takes batches of forwarded writes only in their wire format
     When I send "POST" "/internal/forward" to the leader with the raw body '{"name": "web"}'

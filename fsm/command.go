@@ -21,7 +21,12 @@ const (
 	DeregisterRequestType MessageType = 2
 	// SetStatusRequestType records a health transition (passing/critical).
 	SetStatusRequestType MessageType = 3
-	// 4..31 are reserved for the registry; 32.. for the distributed file
+	// BatchRequestType carries several commands in one log entry, applied
+	// in order at the entry's index (see batch.go). The leader groups
+	// concurrent writes into one: Raft then stores, sends and applies one
+	// entry instead of many.
+	BatchRequestType MessageType = 4
+	// 5..31 are reserved for the registry; 32.. for the distributed file
 	// system's index.
 )
 
@@ -35,6 +40,8 @@ func (t MessageType) String() string {
 		return "deregister"
 	case SetStatusRequestType:
 		return "set-status"
+	case BatchRequestType:
+		return "batch"
 	}
 	return fmt.Sprintf("unknown(%d)", uint8(t))
 }
@@ -175,6 +182,21 @@ func ValidateEncoded(data []byte) error {
 	t, body, err := decode(data)
 	if err != nil {
 		return err
+	}
+	if t == BatchRequestType {
+		cmds, err := decodeBatch(body)
+		if err != nil {
+			return err
+		}
+		for i, c := range cmds {
+			if len(c) > 0 && MessageType(c[0]) == BatchRequestType {
+				return fmt.Errorf("batch: command %d is a batch; batches do not nest", i)
+			}
+			if err := ValidateEncoded(c); err != nil {
+				return fmt.Errorf("batch: command %d: %w", i, err)
+			}
+		}
+		return nil
 	}
 	req := newRequest(t)
 	if req == nil {

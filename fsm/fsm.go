@@ -91,16 +91,19 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if err != nil {
 			panic(fmt.Sprintf("fsm: index %d: %v", l.Index, err))
 		}
-		h, ok := f.handlers[t]
-		if !ok {
-			panic(fmt.Sprintf("fsm: index %d: unknown message type %s", l.Index, t))
+		if t == BatchRequestType {
+			cmds, err := decodeBatch(body)
+			if err != nil {
+				panic(fmt.Sprintf("fsm: index %d: %v", l.Index, err))
+			}
+			resps := make(BatchResponse, len(cmds))
+			for k, c := range cmds {
+				resps[k], touched = f.applyCommand(l.Index, c, touched)
+			}
+			out[i] = resps
+		} else {
+			out[i], touched = f.applyCommand(l.Index, l.Data, touched)
 		}
-		resp, evs := h(l.Index, body)
-		out[i] = resp
-		for _, ev := range evs {
-			f.events.add(ev) // in log order, whatever the batching
-		}
-		touched = append(touched, evs...)
 		f.applied = l.Index
 	}
 	for _, ev := range touched {
@@ -116,6 +119,24 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	f.appliedCh = make(chan struct{})
 	f.mu.Unlock()
 	return out
+}
+
+// applyCommand applies one encoded command (not a batch) at index, records
+// its events in log order, and appends them to touched.
+func (f *FSM) applyCommand(index uint64, data []byte, touched []Event) (any, []Event) {
+	t, body, err := decode(data)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: index %d: %v", index, err))
+	}
+	h, ok := f.handlers[t]
+	if !ok {
+		panic(fmt.Sprintf("fsm: index %d: unknown message type %s", index, t))
+	}
+	resp, evs := h(index, body)
+	for _, ev := range evs {
+		f.events.add(ev) // in log order, whatever the batching
+	}
+	return resp, append(touched, evs...)
 }
 
 // AppliedIndex is the index of the last command this replica applied.
