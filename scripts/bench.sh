@@ -10,6 +10,9 @@ dir=$(mktemp -d -t custodes-bench-XXXXXX)
 trap 'scripts/cluster.sh --dir "$dir/cluster" stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
 go build -o "$BIN" ./cmd/custodes
+# Start from a quiet disk: dirty pages left by earlier work (a test run, a
+# build) are flushed by the same device the agents fsync on.
+sync
 CUSTODES_BIN=$BIN scripts/cluster.sh --dir "$dir/cluster" start 3
 report="$dir/report.md"
 CUSTODES_BIN=$BIN "$BIN" bench --cluster-dir "$dir/cluster" --duration "$DURATION" --out "$report"
