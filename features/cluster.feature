@@ -116,6 +116,14 @@ Feature: One registry, many agents
     Then the response status is 200
     When I send "GET" "/debug/pprof/cmdline" to the leader
     Then the response status is 200
+    When I send "GET" "/debug/pprof/symbol" to the leader
+    Then the response status is 200
+    When I send "GET" "/debug/pprof/profile?seconds=1" to the leader
+    Then the response status is 200
+    And the response header "Content-Type" is "application/octet-stream"
+    When I send "GET" "/debug/pprof/trace?seconds=1" to the leader
+    Then the response status is 200
+    And the response header "Content-Type" is "application/octet-stream"
 
   Scenario: Only the leader hands out read indexes
     When I send "GET" "/internal/read-index" to the leader
