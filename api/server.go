@@ -140,8 +140,9 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e.POST(cluster.ApplyPath, s.internalApply)
 	e.POST(ForwardPath, s.forwardBatch)
 	if cfg.EnableDebug {
-		// net/http/pprof's Index serves the named profiles below its
-		// prefix, so one wildcard route covers all of them.
+		// Index serves the runtime's named profiles (heap, goroutine,
+		// allocs...) below its prefix; the other four have handlers of
+		// their own.
 		e.GET("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprof.Index)))
 		e.GET("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))
 		e.GET("/debug/pprof/profile", echo.WrapHandler(http.HandlerFunc(pprof.Profile)))

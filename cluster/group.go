@@ -72,8 +72,17 @@ func (g *grouper) apply(data []byte) (res applyResult, ok bool) {
 	p := &proposal{data: data, result: make(chan applyResult, 1)}
 	select {
 	case g.ch <- p:
-	case <-g.shutdown:
-		return applyResult{}, false
+	default:
+		// The queue is full: wait as long as Raft would for its own.
+		t := time.NewTimer(g.timeout)
+		defer t.Stop()
+		select {
+		case g.ch <- p:
+		case <-t.C:
+			return applyResult{err: raft.ErrEnqueueTimeout}, true
+		case <-g.shutdown:
+			return applyResult{}, false
+		}
 	}
 	select {
 	case res = <-p.result:

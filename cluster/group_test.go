@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"slices"
 	"sort"
 	"strconv"
@@ -248,5 +249,24 @@ func TestGrouperRefusesProposalsAtShutdown(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a proposal waiting at shutdown never returned")
+	}
+}
+
+// When the queue stays full for the apply timeout, a proposal is refused
+// (503 upstream) rather than left waiting.
+func TestGrouperTimesOutWhenTheQueueStaysFull(t *testing.T) {
+	r := &fakeRaft{notify: make(chan struct{}, 1)}
+	shutdown := make(chan struct{})
+	defer close(shutdown)
+	// No loop runs: nothing drains the queue of one.
+	g := newGrouper(r, 50*time.Millisecond, 1, 1, shutdown)
+	go g.apply([]byte("held")) // holds the only slot until answered
+	held := r.waitApplied(t, 1)[0]
+	defer held.answer()
+	go g.apply([]byte("fills the queue"))
+	waitQueued(t, g, 1)
+	res, ok := g.apply([]byte("refused"))
+	if !ok || !errors.Is(res.err, raft.ErrEnqueueTimeout) {
+		t.Fatalf("got %+v (ok %v), want ErrEnqueueTimeout", res, ok)
 	}
 }
