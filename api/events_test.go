@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,4 +128,63 @@ func TestEventStreamFollowsChangesAndResumes(t *testing.T) {
 	if live[0].event != "registered" || !strings.Contains(live[0].data, `"ev-live"`) {
 		t.Fatalf("live: %+v", live)
 	}
+}
+
+// Concurrent writes share batch entries: their events share an index, and
+// only the last event of each index carries the id, so that a client
+// resuming from any id it saw never skips part of an entry.
+func TestEventStreamIDsMarkWholeEntries(t *testing.T) {
+	c, err := agenttest.Start(3, agenttest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"name":"batch","address":"10.1.0.%d:80"}`, i+1)
+			resp, err := http.Post(c.URL(c.Leader())+"/register", "application/json", strings.NewReader(body))
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					err = fmt.Errorf("register %s: status %d", body, resp.StatusCode)
+				}
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := readEvents(t, c.URL(c.Followers()[0])+"/events", nil, n+1)[1:] // after the bootstrap membership
+	shared := 0
+	for i, ev := range evs {
+		var v struct {
+			Index uint64 `json:"index"`
+		}
+		if err := json.Unmarshal([]byte(ev.data), &v); err != nil || ev.event != "registered" {
+			t.Fatalf("event %d: %+v", i, ev)
+		}
+		lastOfIndex := i == len(evs)-1 || !strings.Contains(evs[i+1].data, fmt.Sprintf(`"index":%d,`, v.Index))
+		switch {
+		case lastOfIndex && ev.id != strconv.FormatUint(v.Index, 10):
+			t.Fatalf("event %d, the last at index %d, has id %q", i, v.Index, ev.id)
+		case !lastOfIndex && ev.id != "":
+			t.Fatalf("event %d at index %d has id %q, but more events of that index follow", i, v.Index, ev.id)
+		case !lastOfIndex:
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Fatalf("%d concurrent registrations produced no shared index: nothing was batched", n)
+	}
+	t.Logf("%d of %d events shared their entry with the next", shared, n)
 }
