@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,6 +78,51 @@ func TestWriteThroughFollowerIsReadEverywhere(t *testing.T) {
 		if status, n := lookup(t, c.URL(i), "web", ""); status != 200 || n != 1 {
 			t.Fatalf("agent %d: status %d, %d instances", i, status, n)
 		}
+	}
+}
+
+// With --apply-groups 0 and --forward-in-flight 1 (no grouping, one
+// forwarded batch at a time) concurrent writes through a follower still
+// each get their own answer.
+func TestWritesWithoutGroupingOrWideForwarding(t *testing.T) {
+	c := startCluster(t, 3, agenttest.Options{Configure: func(_ int, cfg *agent.Config) {
+		cfg.Cluster.ApplyGroups = 0
+		cfg.API.ForwardInFlight = 1
+	}})
+	f := c.Followers()[0]
+	const n = 30
+	ids := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, _ := json.Marshal(map[string]string{"name": "plain", "address": fmt.Sprintf("10.2.0.%d:80", i+1)})
+			resp, err := client.Post(c.URL(f)+"/register", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var r result
+			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusCreated || r.Change != "created" {
+				t.Errorf("register %d: status %d, %+v, %v", i, resp.StatusCode, r, err)
+				return
+			}
+			ids <- r.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct ids for %d registrations", len(seen), n)
+	}
+	if status, got := lookup(t, c.URL(c.Leader()), "plain", ""); status != 200 || got != n {
+		t.Fatalf("lookup: status %d, %d instances, want %d", status, got, n)
 	}
 }
 
