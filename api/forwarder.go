@@ -58,7 +58,7 @@ type fwdQueue struct {
 	addr string
 	ch   chan *fwdCall
 	sem  chan struct{}
-	next *fwdCall // taken from ch but left for the next batch (size cap)
+	next *fwdCall // taken from ch but left for the next batch (size cap); the loop's own
 }
 
 func newForwarder(client *http.Client, from string, timeout time.Duration, inFlight int) *forwarder {
@@ -80,9 +80,11 @@ func (f *forwarder) do(ctx context.Context, addr string, req *fwdRequest) (fwdRe
 		f.queues[addr] = q
 		go f.run(q)
 	}
-	if len(q.ch) == 0 && q.next == nil {
+	if len(q.ch) == 0 {
 		// Nothing waits and a slot is free: send from here, sparing the
-		// hand-offs to the queue's goroutines.
+		// hand-offs to the queue's goroutines. (A write the loop already
+		// holds is blocked sending on sem, so it gets the next free slot
+		// before any caller here.)
 		select {
 		case q.sem <- struct{}{}:
 			call.state.Store(callTaken)
