@@ -58,7 +58,11 @@ type fwdQueue struct {
 	addr string
 	ch   chan *fwdCall
 	sem  chan struct{}
-	next *fwdCall // taken from ch but left for the next batch (size cap); the loop's own
+	next *fwdCall // taken from ch but left for the next batch (size cap); only the loop touches it
+	// used is when do last saw this queue (unix nanoseconds): writes sent
+	// from do's fast path never reach the loop, and must not let it
+	// retire the queue as idle.
+	used atomic.Int64
 }
 
 func newForwarder(client *http.Client, from string, timeout time.Duration, inFlight int) *forwarder {
@@ -80,6 +84,7 @@ func (f *forwarder) do(ctx context.Context, addr string, req *fwdRequest) (fwdRe
 		f.queues[addr] = q
 		go f.run(q)
 	}
+	q.used.Store(time.Now().UnixNano())
 	if len(q.ch) == 0 {
 		// Nothing waits and a slot is free: send from here, sparing the
 		// hand-offs to the queue's goroutines. (A write the loop already
@@ -113,7 +118,8 @@ func (f *forwarder) do(ctx context.Context, addr string, req *fwdRequest) (fwdRe
 	}
 }
 
-// close fails queued writes (they were not sent) and stops the loops.
+// close refuses new writes; each loop sends what is already queued, then
+// leaves.
 func (f *forwarder) close() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -144,13 +150,14 @@ func (f *forwarder) run(q *fwdQueue) {
 				first = c
 			case <-idle.C:
 				f.mu.Lock()
-				if len(q.ch) == 0 && !f.closed {
+				quiet := time.Since(time.Unix(0, q.used.Load()))
+				if len(q.ch) == 0 && !f.closed && quiet >= f.idle {
 					delete(f.queues, q.addr)
 					f.mu.Unlock()
 					return
 				}
 				f.mu.Unlock()
-				idle.Reset(f.idle)
+				idle.Reset(max(f.idle-quiet, time.Millisecond))
 				continue
 			}
 		}
@@ -263,12 +270,9 @@ func (f *forwarder) send(ctx context.Context, addr string, batch []*fwdCall) {
 // order.
 func (s *Server) forwardBatch(c echo.Context) error {
 	r := c.Request()
-	if r.ContentLength > maxBatchBody {
-		return fmt.Errorf("%w: a batch of %d bytes, the limit is %d", ErrTooLarge, r.ContentLength, maxBatchBody)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxBatchBody))
+	body, err := readBodyUpTo(c.Response(), r, maxBatchBody)
 	if err != nil {
-		return invalidf("cannot read the batch: %v", err)
+		return err
 	}
 	reqs, err := decodeRequests(body)
 	if err != nil {

@@ -220,3 +220,39 @@ func TestForwarderDropsWritesAbandonedBeforeTheyLeave(t *testing.T) {
 		t.Fatalf("batches %v, want [1 1]", leader.batches)
 	}
 }
+
+// Writes sent from the fast path keep a queue alive; a queue nobody uses
+// for the idle time is retired.
+func TestForwarderRetiresOnlyIdleQueues(t *testing.T) {
+	leader := &fakeLeader{}
+	srv := httptest.NewServer(leader)
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	f := testForwarder(t, 4)
+	f.idle = 100 * time.Millisecond
+	queue := func() *fwdQueue {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.queues[addr]
+	}
+	if _, err := f.do(context.Background(), addr, &fwdRequest{Method: "POST", URI: "/register"}); err != nil {
+		t.Fatal(err)
+	}
+	first := queue()
+	for end := time.Now().Add(3 * f.idle); time.Now().Before(end); {
+		if _, err := f.do(context.Background(), addr, &fwdRequest{Method: "POST", URI: "/register"}); err != nil {
+			t.Fatal(err)
+		}
+		if q := queue(); q != first {
+			t.Fatal("a queue in use was retired as idle")
+		}
+		time.Sleep(10 * time.Millisecond) // pace the writes: the loop must see time pass
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for queue() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("an unused queue was never retired")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -49,17 +49,13 @@ type fwdResponse struct {
 	Body                                   []byte
 }
 
-// forwardedHeaders are the answer headers passed back to the client.
+// headers are the answer headers passed back to the client, with values.
 func (r *fwdResponse) headers() [][2]string {
 	return [][2]string{{"Content-Type", r.ContentType}, {"Retry-After", r.RetryAfter}, {HeaderIndex, r.Index}, {HeaderServedBy, r.Served}}
 }
 
-func appendBytes(b, s []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendString(b []byte, s string) []byte {
+// appendField appends s with its uvarint length.
+func appendField[T string | []byte](b []byte, s T) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
@@ -73,10 +69,10 @@ func encodeRequests(reqs []*fwdRequest) []byte {
 	b = append(b, wireVersion)
 	b = binary.AppendUvarint(b, uint64(len(reqs)))
 	for _, r := range reqs {
-		b = appendString(b, r.Method)
-		b = appendString(b, r.URI)
-		b = appendString(b, r.ContentType)
-		b = appendBytes(b, r.Body)
+		b = appendField(b, r.Method)
+		b = appendField(b, r.URI)
+		b = appendField(b, r.ContentType)
+		b = appendField(b, r.Body)
 	}
 	return b
 }
@@ -93,14 +89,14 @@ func encodeResponses(resps []fwdResponse) []byte {
 		r := &resps[i]
 		b = binary.AppendUvarint(b, uint64(r.Status))
 		for _, h := range r.headers() {
-			b = appendString(b, h[1])
+			b = appendField(b, h[1])
 		}
 		if r.NotLeader {
 			b = append(b, 1)
 		} else {
 			b = append(b, 0)
 		}
-		b = appendBytes(b, r.Body)
+		b = appendField(b, r.Body)
 	}
 	return b
 }

@@ -178,13 +178,18 @@ func (b *updateBody) validate() error {
 // readBody reads at most MaxBodyBytes, refusing a larger declared length
 // before reading anything.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > MaxBodyBytes {
-		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, r.ContentLength, MaxBodyBytes)
+	return readBodyUpTo(w, r, MaxBodyBytes)
+}
+
+// readBodyUpTo is readBody with another limit (a forwarded batch's).
+func readBodyUpTo(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, r.ContentLength, limit)
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, fmt.Errorf("%w: the limit is %d bytes", ErrTooLarge, MaxBodyBytes)
+		return nil, fmt.Errorf("%w: the limit is %d bytes", ErrTooLarge, limit)
 	}
 	if err != nil {
 		return nil, invalidf("cannot read body: %v", err)

@@ -42,6 +42,15 @@ type applyResult struct {
 	err   error
 }
 
+// applyNow proposes data as one entry and waits for its outcome.
+func applyNow(r applier, data []byte, timeout time.Duration) applyResult {
+	f := r.Apply(data, timeout)
+	if err := f.Error(); err != nil {
+		return applyResult{err: err}
+	}
+	return applyResult{resp: f.Response(), index: f.Index()}
+}
+
 type proposal struct {
 	data   []byte
 	result chan applyResult
@@ -59,11 +68,7 @@ func (g *grouper) apply(data []byte) (res applyResult, ok bool) {
 		// here, sparing the hand-offs to the loop.
 		select {
 		case g.slots <- struct{}{}:
-			f := g.raft.Apply(data, g.timeout)
-			res = applyResult{err: f.Error()}
-			if res.err == nil {
-				res.resp, res.index = f.Response(), f.Index()
-			}
+			res = applyNow(g.raft, data, g.timeout)
 			<-g.slots
 			return res, true
 		default:

@@ -288,35 +288,29 @@ func (n *Node) Apply(t fsm.MessageType, req any) (any, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	res, err := n.applyRaft(data)
-	if err != nil {
-		return nil, 0, err
+	return n.applyRaft(data)
+}
+
+// applyRaft proposes data (through the grouper when there is one) and
+// waits for the outcome: the FSM's response at the entry's index, or its
+// business error (with the index), or Raft's error (with none).
+func (n *Node) applyRaft(data []byte) (any, uint64, error) {
+	var res applyResult
+	if n.grouper != nil {
+		var ok bool
+		if res, ok = n.grouper.apply(data); !ok {
+			return nil, 0, ErrShutdown
+		}
+	} else {
+		res = applyNow(n.raft, data, n.cfg.ApplyTimeout)
+	}
+	if res.err != nil {
+		return nil, 0, raftError(res.err)
 	}
 	if err, ok := res.resp.(error); ok {
 		return nil, res.index, err
 	}
 	return res.resp, res.index, nil
-}
-
-// applyRaft proposes data (through the grouper when there is one) and
-// waits for the outcome: the FSM's response at the entry's index.
-func (n *Node) applyRaft(data []byte) (applyResult, error) {
-	var res applyResult
-	if n.grouper != nil {
-		var ok bool
-		if res, ok = n.grouper.apply(data); !ok {
-			return res, ErrShutdown
-		}
-	} else {
-		f := n.raft.Apply(data, n.cfg.ApplyTimeout)
-		if res.err = f.Error(); res.err == nil {
-			res.resp, res.index = f.Response(), f.Index()
-		}
-	}
-	if res.err != nil {
-		return res, raftError(res.err)
-	}
-	return res, nil
 }
 
 // raftError maps hashicorp/raft errors to custodes' sentinels.

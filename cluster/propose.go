@@ -49,15 +49,12 @@ func (n *Node) ApplyEncoded(data []byte) (*fsm.Result, uint64, error) {
 	if !n.IsLeader() {
 		return nil, 0, ErrNotLeader
 	}
-	out, err := n.applyRaft(data)
+	resp, index, err := n.applyRaft(data)
 	if err != nil {
-		return nil, 0, err
+		return nil, index, err
 	}
-	if err, ok := out.resp.(error); ok {
-		return nil, out.index, err
-	}
-	res, _ := out.resp.(*fsm.Result)
-	return res, out.index, nil
+	res, _ := resp.(*fsm.Result)
+	return res, index, nil
 }
 
 // Propose applies a command wherever the leader is: locally on the leader,

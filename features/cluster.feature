@@ -102,6 +102,8 @@ Feature: One registry, many agents
     When I send "POST" "/internal/forward" to the leader with the raw body '{"name": "web"}'
     Then the response status is 400
     And the error mentions "malformed forward batch"
+    When I send a body of 10000000 bytes declaring its length to "/internal/forward" on the leader
+    Then the response status is 413
 
   Scenario: The profiler is off unless asked for
     When I send "GET" "/debug/pprof/" to the leader

@@ -50,9 +50,9 @@ func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
 
 // gcFlag binds --gc-percent. The agent's default (400) trades memory for
 // CPU: the heap may grow to five times the live state between
-// collections instead of twice, which under write load takes about a
-// tenth of the agent's CPU off the garbage collector (docs/BENCHMARKS.md).
-// A GOGC environment variable, when set, wins; GOMEMLIMIT bounds the heap.
+// collections instead of twice; at Go's 100 the collector took 10-16 % of
+// an agent's CPU under write load (docs/ARCHITECTURE.md). A GOGC
+// environment variable, when set, wins; GOMEMLIMIT bounds the heap.
 func gcFlag(fs *flag.FlagSet) *int {
 	return fs.Int("gc-percent", 400, "garbage collector target percentage (Go's GOGC; the GOGC environment variable wins when set)")
 }
