@@ -39,12 +39,6 @@ func (c *Config) Validate() error {
 	if err := c.Cluster.Validate(); err != nil {
 		return err
 	}
-	if c.API.ForwardInFlight < 1 || c.API.ForwardInFlight > 256 {
-		return fmt.Errorf("forward-in-flight %d: use 1 to 256", c.API.ForwardInFlight)
-	}
-	if c.API.LeaderWait <= 0 {
-		c.API.LeaderWait = c.Cluster.LeaderWait
-	}
 	if c.API.Logger == nil {
 		c.API.Logger = c.Cluster.Logger
 	}

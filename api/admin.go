@@ -1,10 +1,8 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/labstack/echo/v4"
@@ -36,28 +34,19 @@ func (s *Server) adminMembers(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"members": s.cluster.Members()})
 }
 
-// readIndex handles the internal call a follower makes to the leader.
-func (s *Server) readIndex(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	defer cancel()
-	idx, err := s.cluster.ReadIndex(ctx)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, cluster.ReadIndexResponse{Index: idx, Leader: s.cluster.ID()})
-}
-
 // adminHealth handles GET /admin/health: the leader's view of every
-// server (followers forward it to the leader).
+// server (followers ask the leader).
 func (s *Server) adminHealth(c echo.Context) error {
-	h, err := s.cluster.Health()
+	h, by, err := s.cluster.Health(c.Request().Context())
+	ledBy(c, by)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, h)
 }
 
-// removePeer handles POST /admin/raft/remove-peer {"id"} on the leader.
+// removePeer handles POST /admin/raft/remove-peer {"id"}; the leader does
+// the removal.
 func (s *Server) removePeer(c echo.Context) error {
 	body, err := requestBody(c)
 	if err != nil {
@@ -70,7 +59,7 @@ func (s *Server) removePeer(c echo.Context) error {
 	if req.ID == "" {
 		return invalidf("id is required")
 	}
-	if err := s.cluster.RemovePeer(req.ID); err != nil {
+	if err := s.cluster.RemovePeer(c.Request().Context(), req.ID); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"id": req.ID, "change": "removed"})

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,11 +10,11 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/fsm"
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 )
 
-// register handles POST /register (on the leader; see forwardWrites).
+// register handles POST /register on any agent: the request is validated
+// here and the leader stamps the id and time.
 func (s *Server) register(c echo.Context) error {
 	body, err := requestBody(c)
 	if err != nil {
@@ -35,14 +36,15 @@ func (s *Server) register(c echo.Context) error {
 		return err
 	}
 	req := &fsm.RegisterRequest{
-		ID: uuid.NewString(), Name: b.Name, Address: b.Address, Version: b.Version,
-		Kind: b.Kind, Tags: b.Tags, Meta: b.Meta, Check: check, Rectify: rectify, Now: time.Now().UTC(),
+		Name: b.Name, Address: b.Address, Version: b.Version,
+		Kind: b.Kind, Tags: b.Tags, Meta: b.Meta, Check: check, Rectify: rectify,
 	}
-	resp, _, err := s.cluster.Apply(fsm.RegisterRequestType, req)
+	a, err := s.cluster.Propose(c.Request().Context(), fsm.RegisterRequestType, req)
+	ledBy(c, a.By)
 	if err != nil {
 		return err
 	}
-	res := resp.(*fsm.Result)
+	res := a.Resp.(*fsm.Result)
 	status := http.StatusOK
 	if res.Change == fsm.Created {
 		status = http.StatusCreated
@@ -66,7 +68,7 @@ func (s *Server) updateInstance(c echo.Context) error {
 	}
 	req := &fsm.UpdateInstanceRequest{
 		ID: c.Param("id"), Version: b.Version, Kind: b.Kind, Address: b.Address,
-		Tags: b.Tags, Meta: b.Meta, Now: time.Now().UTC(),
+		Tags: b.Tags, Meta: b.Meta,
 	}
 	return s.applyInstance(c, fsm.UpdateInstanceRequestType, req)
 }
@@ -77,17 +79,18 @@ func (s *Server) deleteInstance(c echo.Context) error {
 }
 
 func (s *Server) applyInstance(c echo.Context, t fsm.MessageType, req any) error {
-	resp, _, err := s.cluster.Apply(t, req)
+	a, err := s.cluster.Propose(c.Request().Context(), t, req)
+	ledBy(c, a.By)
 	if err != nil {
-		if err == fsm.ErrNotFound {
-			return fmt.Errorf("instance %q: %w", c.Param("id"), err)
+		if errors.Is(err, fsm.ErrNotFound) {
+			return fmt.Errorf("instance %q: %w", c.Param("id"), fsm.ErrNotFound)
 		}
-		if err == fsm.ErrConflict {
-			return fmt.Errorf("%w: another instance of this service already has that address", err)
+		if errors.Is(err, fsm.ErrConflict) {
+			return fmt.Errorf("%w: another instance of this service already has that address", fsm.ErrConflict)
 		}
 		return err
 	}
-	res := resp.(*fsm.Result)
+	res := a.Resp.(*fsm.Result)
 	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(res.Index, 10))
 	return c.JSON(http.StatusOK, res)
 }

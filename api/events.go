@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,13 +12,14 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// heartbeat handles PUT /instance/{id}/heartbeat (on the leader, which
-// keeps the TTL deadlines).
+// heartbeat handles PUT /instance/{id}/heartbeat (the leader keeps the
+// TTL deadlines, so it renews them, wherever it is).
 func (s *Server) heartbeat(c echo.Context) error {
-	inst, err := s.health.Heartbeat(c.Request().Context(), c.Param("id"))
+	inst, by, err := s.health.Heartbeat(c.Request().Context(), c.Param("id"))
+	ledBy(c, by)
 	if err != nil {
-		if err == fsm.ErrNotFound {
-			return fmt.Errorf("instance %q: %w", c.Param("id"), err)
+		if errors.Is(err, fsm.ErrNotFound) {
+			return fmt.Errorf("instance %q: %w", c.Param("id"), fsm.ErrNotFound)
 		}
 		return err
 	}

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"sync"
@@ -19,16 +18,12 @@ import (
 type Cluster interface {
 	ID() string
 	FSM() *fsm.FSM
-	IsLeader() bool
-	Apply(t fsm.MessageType, req any) (any, uint64, error)
-	Leader() (cluster.LeaderInfo, bool)
-	WaitForLeader(ctx context.Context) (cluster.LeaderInfo, error)
-	ApplyEncoded(data []byte) (*fsm.Result, uint64, error)
-	ReadIndex(ctx context.Context) (uint64, error)
+	Propose(ctx context.Context, t fsm.MessageType, req any) (cluster.Applied, error)
 	ConsistentRead(ctx context.Context) (uint64, error)
 	Status() cluster.RaftStatus
-	Health() (cluster.ClusterHealth, error)
-	RemovePeer(id string) error
+	Health(ctx context.Context) (cluster.ClusterHealth, string, error)
+	RemovePeer(ctx context.Context, id string) error
+	InternalHandler() http.Handler
 	Leave(ctx context.Context) error
 	Members() []cluster.Member
 	Ready() bool
@@ -36,28 +31,20 @@ type Cluster interface {
 
 // Health is what the handlers need from the health checker.
 type Health interface {
-	// Heartbeat renews a TTL check (on the leader). It fails with
-	// cluster.ErrNotLeader, fsm.ErrNotFound, or an error wrapping
-	// fsm.ErrConflict when the instance has no TTL check.
-	Heartbeat(ctx context.Context, id string) (fsm.Instance, error)
+	// Heartbeat renews a TTL check on the leader, wherever it is, and
+	// names the leader that did. It fails with fsm.ErrNotFound, or an
+	// error wrapping fsm.ErrConflict when the instance has no TTL check.
+	Heartbeat(ctx context.Context, id string) (fsm.Instance, string, error)
 }
 
 // Config tunes the HTTP layer.
 type Config struct {
-	// LeaderWait bounds how long a write waits for a leader (then 503).
-	LeaderWait time.Duration
-	// ForwardTimeout bounds one forwarded write's round trip to the leader.
-	ForwardTimeout time.Duration
 	// MaxBlockingWait caps ?wait= on blocking reads.
 	MaxBlockingWait time.Duration
 	// MinCheckInterval and MinDeregisterAfter bound what a registration's
 	// check may ask for (tests lower them).
 	MinCheckInterval   time.Duration
 	MinDeregisterAfter time.Duration
-	// ForwardInFlight is how many batches of forwarded writes a follower
-	// keeps out to the leader at once; writes arriving meanwhile wait and
-	// leave together in the next batch.
-	ForwardInFlight int
 	// EnableDebug serves Go's profiler under /debug/pprof/ (off by
 	// default: profiles expose internals and cost CPU while taken).
 	EnableDebug bool
@@ -67,22 +54,19 @@ type Config struct {
 // DefaultConfig returns the HTTP layer's defaults.
 func DefaultConfig() Config {
 	return Config{
-		LeaderWait: 5 * time.Second, ForwardTimeout: 15 * time.Second, MaxBlockingWait: 5 * time.Minute,
+		MaxBlockingWait:  5 * time.Minute,
 		MinCheckInterval: time.Second, MinDeregisterAfter: time.Minute,
-		ForwardInFlight: 16,
 	}
 }
 
 // Server holds the echo router and what its handlers share.
 type Server struct {
-	e         *echo.Echo
-	cluster   Cluster
-	health    Health
-	done      chan struct{} // closed by Close: ends event streams
-	cfg       Config
-	log       *slog.Logger
-	fwd       *http.Client
-	forwarder *forwarder
+	e       *echo.Echo
+	cluster Cluster
+	health  Health
+	done    chan struct{} // closed by Close: ends event streams
+	cfg     Config
+	log     *slog.Logger
 	// rotation picks the next instance per service name for "address".
 	rotation sync.Map // name -> *atomic.Uint64
 }
@@ -98,22 +82,7 @@ func New(c Cluster, h Health, cfg Config) *Server {
 		done:    make(chan struct{}),
 		cfg:     cfg,
 		log:     cfg.Logger,
-		fwd: &http.Client{
-			Timeout: cfg.ForwardTimeout,
-			// Redirects are the leader's answer, passed on as they are.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport: &http.Transport{
-				MaxIdleConns:        512,
-				MaxIdleConnsPerHost: 256,
-				IdleConnTimeout:     90 * time.Second,
-				DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-			},
-		},
 	}
-	if cfg.ForwardInFlight < 1 {
-		cfg.ForwardInFlight = 1
-	}
-	s.forwarder = newForwarder(s.fwd, c.ID(), cfg.ForwardTimeout, cfg.ForwardInFlight)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -122,23 +91,22 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e.GET("/alive", s.alive)
 	e.GET("/ready", s.ready)
 
-	e.POST("/register", s.register, s.forwardWrites)
+	e.POST("/register", s.register)
 	e.GET("/service/:name", s.service)
 	e.GET("/services", s.services)
 	e.GET("/instance/:id", s.instance)
-	e.PUT("/instance/:id", s.updateInstance, s.forwardWrites)
-	e.DELETE("/instance/:id", s.deleteInstance, s.forwardWrites)
-	e.PUT("/instance/:id/heartbeat", s.heartbeat, s.forwardWrites)
+	e.PUT("/instance/:id", s.updateInstance)
+	e.DELETE("/instance/:id", s.deleteInstance)
+	e.PUT("/instance/:id/heartbeat", s.heartbeat)
 	e.GET("/events", s.events)
 
 	e.GET("/admin/raft", s.adminRaft)
 	e.GET("/admin/members", s.adminMembers)
-	e.GET("/admin/health", s.adminHealth, s.forwardWrites)
-	e.POST(cluster.RemovePeerPath, s.removePeer, s.forwardWrites)
+	e.GET("/admin/health", s.adminHealth)
+	e.POST("/admin/raft/remove-peer", s.removePeer)
 	e.POST("/admin/leave", s.leave)
-	e.GET(cluster.ReadIndexPath, s.readIndex)
-	e.POST(cluster.ApplyPath, s.internalApply)
-	e.POST(ForwardPath, s.forwardBatch)
+	// The agents' own protocol (cluster owns both halves).
+	e.Any("/internal/*", echo.WrapHandler(c.InternalHandler()))
 	if cfg.EnableDebug {
 		// Index serves the runtime's named profiles (heap, goroutine,
 		// allocs...) below its prefix; the other four have handlers of
@@ -156,18 +124,17 @@ func New(c Cluster, h Health, cfg Config) *Server {
 // Handler is the agent's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.e }
 
-// Close ends event streams and releases idle forwarding connections.
+// Close ends event streams.
 func (s *Server) Close() {
 	select {
 	case <-s.done:
 	default:
 		close(s.done)
 	}
-	s.forwarder.close()
-	s.fwd.CloseIdleConnections()
 }
 
-// servedBy names the agent on every answer.
+// servedBy names the agent on every answer; an answer the leader gave
+// names the leader instead (see ledBy).
 func (s *Server) servedBy(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set(HeaderServedBy, s.cluster.ID())
@@ -177,8 +144,18 @@ func (s *Server) servedBy(next echo.HandlerFunc) echo.HandlerFunc {
 
 // Response headers.
 const (
-	HeaderIndex     = "X-Custodes-Index"
-	HeaderServedBy  = "X-Custodes-Served-By"
-	headerForwarded = "X-Custodes-Forwarded-By"
-	headerNotLeader = "X-Custodes-Not-Leader"
+	HeaderIndex    = "X-Custodes-Index"
+	HeaderServedBy = "X-Custodes-Served-By"
 )
+
+// ledBy names the leader that answered a call this agent passed on.
+func ledBy(c echo.Context, id string) {
+	if id != "" {
+		c.Response().Header().Set(HeaderServedBy, id)
+	}
+}
+
+// requestBody reads the request's body, bounded by MaxBodyBytes.
+func requestBody(c echo.Context) ([]byte, error) {
+	return readBody(c.Response(), c.Request())
+}

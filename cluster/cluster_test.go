@@ -87,7 +87,7 @@ func TestWriteThroughFollowerIsReadEverywhere(t *testing.T) {
 func TestWritesWithoutGroupingOrWideForwarding(t *testing.T) {
 	c := startCluster(t, 3, agenttest.Options{Configure: func(_ int, cfg *agent.Config) {
 		cfg.Cluster.ApplyGroups = 0
-		cfg.API.ForwardInFlight = 1
+		cfg.Cluster.ForwardInFlight = 1
 	}})
 	f := c.Followers()[0]
 	const n = 30

@@ -61,6 +61,11 @@ type Config struct {
 	// Raft at once; proposals arriving meanwhile enter together as the
 	// next group (one Raft batch). 0 sends each proposal to Raft directly.
 	ApplyGroups int
+	// ForwardInFlight is how many groups of commands a follower keeps out
+	// to the leader at once; commands arriving meanwhile wait and leave
+	// together in the next call. ForwardTimeout bounds one such call.
+	ForwardInFlight int
+	ForwardTimeout  time.Duration
 
 	// Logger receives custodes' own lines and, through an hclog adapter,
 	// Raft's and memberlist's.
@@ -91,6 +96,8 @@ func DefaultConfig() Config {
 		LeaderWait:          5 * time.Second,
 		ApplyTimeout:        5 * time.Second,
 		ApplyGroups:         1,
+		ForwardInFlight:     16,
+		ForwardTimeout:      15 * time.Second,
 	}
 }
 
@@ -144,6 +151,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ApplyGroups < 0 || c.ApplyGroups > 64 {
 		errs = append(errs, fmt.Errorf("apply-groups %d: use 0 (no grouping) to 64", c.ApplyGroups))
+	}
+	if c.ForwardInFlight < 1 || c.ForwardInFlight > 256 {
+		errs = append(errs, fmt.Errorf("forward-in-flight %d: use 1 to 256", c.ForwardInFlight))
+	}
+	if c.ForwardTimeout <= 0 {
+		errs = append(errs, errors.New("forward timeout must be positive"))
 	}
 	if c.ProbeTimeout >= c.ProbeInterval {
 		errs = append(errs, errors.New("gossip probe timeout must be shorter than the probe interval"))

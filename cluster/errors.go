@@ -21,3 +21,14 @@ var (
 	// ErrTimeout: the cluster did not answer in time.
 	ErrTimeout = errors.New("timed out waiting for the cluster")
 )
+
+// ErrTooLarge: a request to the internal protocol exceeds its limits.
+var ErrTooLarge = errors.New("request too large")
+
+// ErrNested: a batch entry was offered where a command belongs. Batches are
+// made by the leader's grouper alone and never nest.
+var ErrNested = errors.New("a batch entry cannot be proposed as a command")
+
+// ErrForward: the leader was reached but did not answer in full; a write
+// may or may not have been applied.
+var ErrForward = errors.New("forwarding to the leader failed")

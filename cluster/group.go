@@ -8,47 +8,52 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// grouper lets at most a few groups of proposals into Raft at once;
-// proposals that arrive while those are out wait and enter together as the
-// next group, packed into one batch entry (fsm.BatchRequestType). Raft then
-// stores, sends and applies one entry (one fsync'd BoltDB commit, one
-// AppendEntries per follower) where it would have handled many, so under
-// load every agent spends less CPU and disk per write; a lone proposal
-// still enters at once, as a plain entry.
+// grouper lets at most a few groups of proposals out at once; proposals
+// that arrive while those are out wait and leave together as the next
+// group. It is the one batcher, with two sinks:
+//   - on the leader, Raft (raftSink): a group becomes one batch entry
+//     (fsm.BatchRequestType), so Raft stores, sends and applies one entry
+//     (one fsync'd BoltDB commit, one AppendEntries per follower) where it
+//     would have handled many;
+//   - on a follower, the leader (remoteSink): a group becomes one call of
+//     the internal protocol, and the leader splits it back into proposals
+//     for its own grouper, so batches never nest.
+//
+// A lone proposal still leaves at once, alone.
 type grouper struct {
-	raft     applier
+	sink     sink
 	timeout  time.Duration
 	ch       chan *proposal
 	slots    chan struct{}
 	shutdown <-chan struct{}
 }
 
-// applier is what the grouper needs of Raft (*raft.Raft implements it).
+// sink takes one unit of a group: send starts it, and the function it
+// returns waits for and returns one result per command, in order.
+type sink interface {
+	send(cmds [][]byte) (wait func() []applyResult)
+}
+
+// applier is what the raft sink needs of Raft (*raft.Raft implements it).
 type applier interface {
 	Apply(cmd []byte, timeout time.Duration) raft.ApplyFuture
 }
 
-// Limits of one batch entry: a group larger than this becomes several.
+// Limits of one unit: a group larger than this becomes several.
 const (
 	maxBatchCommands = 256
 	maxBatchBytes    = 1 << 20
 )
 
-// applyResult is one proposal's outcome: Raft's error, or the FSM's
-// response (a *fsm.Result or a business error) at the entry's index.
+// applyResult is one proposal's outcome: an error that says the command
+// certainly or possibly did not apply, or the FSM's response (a result or
+// a business error) at the entry's index. by names the leader that
+// applied it.
 type applyResult struct {
 	resp  any
 	index uint64
 	err   error
-}
-
-// applyNow proposes data as one entry and waits for its outcome.
-func applyNow(r applier, data []byte, timeout time.Duration) applyResult {
-	f := r.Apply(data, timeout)
-	if err := f.Error(); err != nil {
-		return applyResult{err: err}
-	}
-	return applyResult{resp: f.Response(), index: f.Index()}
+	by    string
 }
 
 type proposal struct {
@@ -56,19 +61,24 @@ type proposal struct {
 	result chan applyResult
 }
 
-func newGrouper(r applier, timeout time.Duration, groups, queue int, shutdown <-chan struct{}) *grouper {
-	return &grouper{raft: r, timeout: timeout, ch: make(chan *proposal, queue), slots: make(chan struct{}, groups), shutdown: shutdown}
+func newGrouper(s sink, timeout time.Duration, groups, queue int, shutdown <-chan struct{}) *grouper {
+	return &grouper{sink: s, timeout: timeout, ch: make(chan *proposal, queue), slots: make(chan struct{}, groups), shutdown: shutdown}
 }
 
-// apply proposes data and waits for its outcome. ok is false when the
-// agent shut down first.
+// apply proposes one encoded command and waits for its outcome. ok is
+// false when the agent shut down first.
 func (g *grouper) apply(data []byte) (res applyResult, ok bool) {
+	if len(data) == 0 || fsm.MessageType(data[0]) == fsm.BatchRequestType {
+		// Only the grouper makes batches, out of commands: wrapping one
+		// would make every replica panic on the entry.
+		return applyResult{err: ErrNested}, true
+	}
 	if len(g.ch) == 0 {
-		// Nothing waits and a slot is free: a group of one, proposed from
+		// Nothing waits and a slot is free: a group of one, sent from
 		// here, sparing the hand-offs to the loop.
 		select {
 		case g.slots <- struct{}{}:
-			res = applyNow(g.raft, data, g.timeout)
+			res = g.sink.send([][]byte{data})()[0]
 			<-g.slots
 			return res, true
 		default:
@@ -121,61 +131,79 @@ func (g *grouper) run() {
 				break drain
 			}
 		}
-		// Propose every entry of the group before waiting on any, so that
+		// Send every unit of the group before waiting on any, so that
 		// Raft appends them together.
-		var entries []entry
+		var units []unit
 		for len(group) > 0 {
 			n, size := 1, len(group[0].data)
 			for n < len(group) && n < maxBatchCommands && size+len(group[n].data) <= maxBatchBytes {
 				size += len(group[n].data)
 				n++
 			}
-			e := entry{props: group[:n]}
-			if n == 1 {
-				e.f = g.raft.Apply(group[0].data, g.timeout)
-			} else {
-				cmds := make([][]byte, n)
-				for i, p := range e.props {
-					cmds[i] = p.data
-				}
-				e.f = g.raft.Apply(fsm.EncodeBatch(cmds), g.timeout)
+			cmds := make([][]byte, n)
+			for i, p := range group[:n] {
+				cmds[i] = p.data
 			}
-			entries = append(entries, e)
+			units = append(units, unit{wait: g.sink.send(cmds), props: group[:n]})
 			group = group[n:]
 		}
-		go g.answer(entries)
+		go g.answer(units)
 	}
 }
 
-// entry is one log entry of a group and the proposals it carries.
-type entry struct {
-	f     raft.ApplyFuture
+// unit is one unit of a group and the proposals it carries.
+type unit struct {
+	wait  func() []applyResult
 	props []*proposal
 }
 
-// answer waits for a group's entries, hands each proposal its own
-// response, then frees the group's slot.
-func (g *grouper) answer(entries []entry) {
+// answer waits for a group's units, hands each proposal its own result,
+// then frees the group's slot.
+func (g *grouper) answer(units []unit) {
 	defer func() { <-g.slots }()
-	for _, e := range entries {
-		if err := e.f.Error(); err != nil {
-			for _, p := range e.props {
-				p.result <- applyResult{err: err}
+	for _, u := range units {
+		for i, r := range u.wait() {
+			u.props[i].result <- r
+		}
+	}
+}
+
+// raftSink proposes units to Raft: one command as a plain entry, several
+// as one batch entry.
+type raftSink struct {
+	raft    applier
+	timeout time.Duration
+	id      string
+}
+
+func (s raftSink) send(cmds [][]byte) func() []applyResult {
+	if len(cmds) == 1 {
+		f := s.raft.Apply(cmds[0], s.timeout)
+		return func() []applyResult {
+			if err := f.Error(); err != nil {
+				return []applyResult{{err: err}}
 			}
-			continue
+			return []applyResult{{resp: f.Response(), index: f.Index(), by: s.id}}
 		}
-		index := e.f.Index()
-		if len(e.props) == 1 {
-			e.props[0].result <- applyResult{resp: e.f.Response(), index: index}
-			continue
+	}
+	f := s.raft.Apply(fsm.EncodeBatch(cmds), s.timeout)
+	return func() []applyResult {
+		out := make([]applyResult, len(cmds))
+		if err := f.Error(); err != nil {
+			for i := range out {
+				out[i] = applyResult{err: err}
+			}
+			return out
 		}
-		resps, ok := e.f.Response().(fsm.BatchResponse)
-		for i, p := range e.props {
+		index := f.Index()
+		resps, ok := f.Response().(fsm.BatchResponse)
+		for i := range out {
 			if !ok || i >= len(resps) {
-				p.result <- applyResult{err: fmt.Errorf("batch entry %d answered %T", index, e.f.Response()), index: index}
+				out[i] = applyResult{err: fmt.Errorf("batch entry %d answered %T", index, f.Response()), index: index}
 				continue
 			}
-			p.result <- applyResult{resp: resps[i], index: index}
+			out[i] = applyResult{resp: resps[i], index: index, by: s.id}
 		}
+		return out
 	}
 }

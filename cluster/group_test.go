@@ -117,7 +117,7 @@ func startGrouper(t *testing.T, groups int) (*grouper, *fakeRaft) {
 	t.Helper()
 	r := &fakeRaft{notify: make(chan struct{}, 1)}
 	shutdown := make(chan struct{})
-	g := newGrouper(r, time.Second, groups, 1024, shutdown)
+	g := newGrouper(raftSink{raft: r, timeout: time.Second}, time.Second, groups, 1024, shutdown)
 	done := make(chan struct{})
 	go func() { g.run(); close(done) }()
 	t.Cleanup(func() { close(shutdown); <-done })
@@ -230,7 +230,7 @@ func TestGrouperLetsTheConfiguredNumberOfGroupsOut(t *testing.T) {
 func TestGrouperRefusesProposalsAtShutdown(t *testing.T) {
 	r := &fakeRaft{notify: make(chan struct{}, 1)}
 	shutdown := make(chan struct{})
-	g := newGrouper(r, time.Second, 1, 64, shutdown)
+	g := newGrouper(raftSink{raft: r, timeout: time.Second}, time.Second, 1, 64, shutdown)
 	go g.run()
 	go g.apply([]byte("held")) // never answered: holds the only slot
 	r.waitApplied(t, 1)
@@ -259,7 +259,7 @@ func TestGrouperTimesOutWhenTheQueueStaysFull(t *testing.T) {
 	shutdown := make(chan struct{})
 	defer close(shutdown)
 	// No loop runs: nothing drains the queue of one.
-	g := newGrouper(r, 50*time.Millisecond, 1, 1, shutdown)
+	g := newGrouper(raftSink{raft: r, timeout: 50 * time.Millisecond}, 50*time.Millisecond, 1, 1, shutdown)
 	go g.apply([]byte("held")) // holds the only slot until answered
 	held := r.waitApplied(t, 1)[0]
 	defer held.answer()
@@ -268,5 +268,39 @@ func TestGrouperTimesOutWhenTheQueueStaysFull(t *testing.T) {
 	res, ok := g.apply([]byte("refused"))
 	if !ok || !errors.Is(res.err, raft.ErrEnqueueTimeout) {
 		t.Fatalf("got %+v (ok %v), want ErrEnqueueTimeout", res, ok)
+	}
+}
+
+// The grouper is the only maker of batch entries: it refuses to wrap one
+// (a nested batch would make every replica panic on the entry), whether
+// the batch arrives alone or while other proposals queue.
+func TestGrouperRefusesBatchEntries(t *testing.T) {
+	r := &fakeRaft{notify: make(chan struct{}, 64)}
+	shutdown := make(chan struct{})
+	defer close(shutdown)
+	g := newGrouper(raftSink{raft: r, timeout: time.Second}, time.Second, 1, 64, shutdown)
+	go g.run()
+	batch := fsm.EncodeBatch([][]byte{[]byte("a"), []byte("b")})
+	for _, data := range [][]byte{batch, {byte(fsm.BatchRequestType)}, {}} {
+		res, ok := g.apply(data)
+		if !ok || !errors.Is(res.err, ErrNested) {
+			t.Fatalf("apply(%q) = %+v, want ErrNested", data, res)
+		}
+	}
+	go g.apply([]byte("held")) // holds the slot: what follows queues
+	held := r.waitApplied(t, 1)[0]
+	res, _ := g.apply(batch)
+	if !errors.Is(res.err, ErrNested) {
+		t.Fatalf("queued batch: %+v, want ErrNested", res)
+	}
+	held.answer()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.applied {
+		if len(f.data) > 0 && fsm.MessageType(f.data[0]) == fsm.BatchRequestType {
+			if cmds, _ := fsm.SplitBatch(f.data); len(cmds) > 0 {
+				t.Fatalf("a batch reached raft: %q", f.data)
+			}
+		}
 	}
 }

@@ -5,25 +5,50 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"time"
 
+	"github.com/custodes/custodes/fsm"
 	"github.com/hashicorp/raft"
 )
 
-// RemovePeerPath is the operator call that removes a server from the Raft
-// configuration; it runs on the leader (the api forwards it there).
-const RemovePeerPath = "/admin/raft/remove-peer"
-
-// RemovePeerRequest is RemovePeerPath's body.
+// RemovePeerRequest is OpRemovePeer's argument.
 type RemovePeerRequest struct {
 	ID string `json:"id"`
 }
 
-// RemovePeer removes server id from the Raft configuration, on the leader,
-// refusing when the voters left could not form a quorum among themselves.
-func (n *Node) RemovePeer(id string) error {
+// RemovePeer removes server id from the Raft configuration, on the leader
+// wherever it is, refusing when the voters left could not form a quorum
+// among themselves.
+func (n *Node) RemovePeer(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.LeaderWait)
+	defer cancel()
+	arg, err := json.Marshal(RemovePeerRequest{ID: id})
+	if err != nil {
+		return err
+	}
+	_, _, err = n.callLeader(ctx, OpRemovePeer, arg)
+	return err
+}
+
+// removePeerOp is OpRemovePeer's handler: its argument came from the
+// network, so it is decoded strictly and checked.
+func (n *Node) removePeerOp(ctx context.Context, arg []byte) ([]byte, error) {
+	var req RemovePeerRequest
+	dec := json.NewDecoder(bytes.NewReader(arg))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || dec.More() {
+		return nil, fmt.Errorf("%w: remove-peer: the argument is not {\"id\": ...}", fsm.ErrInvalid)
+	}
+	if req.ID == "" || len(req.ID) > 256 {
+		return nil, fmt.Errorf("%w: remove-peer: id must be 1 to 256 bytes", fsm.ErrInvalid)
+	}
+	if err := n.removePeer(ctx, req.ID); err != nil {
+		return nil, err
+	}
+	return []byte("{}"), nil
+}
+
+func (n *Node) removePeer(ctx context.Context, id string) error {
 	if !n.IsLeader() {
 		return ErrNotLeader
 	}
@@ -39,7 +64,7 @@ func (n *Node) RemovePeer(id string) error {
 	if m == nil {
 		return ErrNotLeader
 	}
-	m.refresh(context.Background(), f.Configuration().Servers)
+	m.refresh(ctx, f.Configuration().Servers)
 	healthy := map[string]bool{}
 	for _, h := range m.view().Servers {
 		healthy[h.ID] = h.Healthy
@@ -99,51 +124,11 @@ func (n *Node) Leave(ctx context.Context) error {
 		n.cfg.Logger.Warn("gossip leave", "error", err)
 	}
 	n.transferLeadership()
-	body, _ := json.Marshal(RemovePeerRequest{ID: n.cfg.NodeID})
-	ctx, cancel := context.WithTimeout(ctx, 2*n.cfg.LeaderWait)
-	defer cancel()
-	for {
-		err := n.removeSelf(ctx, body)
-		if err == nil {
-			n.leftOnce.Do(func() { close(n.leftCh) })
-			return nil
-		}
-		if err != ErrNoLeader && err != ErrNotLeader {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ErrNoLeader
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func (n *Node) removeSelf(ctx context.Context, body []byte) error {
-	leader, ok := n.Leader()
-	if !ok || leader.ID == n.cfg.NodeID {
-		return ErrNoLeader
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+leader.HTTP+RemovePeerPath, bytes.NewReader(body))
-	if err != nil {
+	if err := n.RemovePeer(ctx, n.cfg.NodeID); err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := n.client.Do(req)
-	if err != nil {
-		return ErrNoLeader
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return nil
-	case http.StatusServiceUnavailable:
-		return ErrNotLeader
-	case http.StatusConflict:
-		return fmt.Errorf("%w: %s", ErrUnsafe, msg)
-	}
-	return fmt.Errorf("leader refused removal: %d %s", resp.StatusCode, msg)
+	n.leftOnce.Do(func() { close(n.leftCh) })
+	return nil
 }
 
 // Left is closed once Leave has removed this agent from the cluster.

@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -58,40 +56,15 @@ func newMembership(n *Node) *membership {
 	}
 }
 
-// probe asks a server's API for its Raft status.
+// probe asks a server for its Raft status over the internal protocol.
 func (m *membership) probe(ctx context.Context, httpAddr string) (RaftStatus, bool) {
-	var st RaftStatus
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/admin/raft", nil)
-	if err != nil {
-		return st, false
-	}
-	resp, err := m.n.client.Do(req)
-	if err != nil {
-		return st, false
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return st, false
-	}
-	return st, true
+	return m.n.probeStatus(ctx, httpAddr)
 }
 
-// alive asks a server's /alive directly: the confirmation gossip's verdict
-// needs before anything is removed.
+// alive asks a server directly whether it answers: the confirmation
+// gossip's verdict needs before anything is removed.
 func (m *membership) alive(ctx context.Context, httpAddr string) bool {
-	if httpAddr == "" {
-		return false
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/alive", nil)
-	if err != nil {
-		return false
-	}
-	resp, err := m.n.client.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return m.n.probeAlive(ctx, httpAddr)
 }
 
 // refresh probes every server in the configuration, in parallel.

@@ -2,13 +2,11 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +36,14 @@ type Node struct {
 
 	notifyCh chan bool
 	verifyCh chan chan error
-	grouper  *grouper // nil when ApplyGroups is 0
+	grouper  *grouper // the leader's, into Raft; nil when ApplyGroups is 0
+	remote   *grouper // a follower's, to the leader
+
+	// ops are the leader operations other agents may call; verify, when a
+	// cluster key is set, guards the internal protocol's server half.
+	opsMu  sync.RWMutex
+	ops    map[string]LeaderOp
+	verify func(http.Handler) http.Handler
 
 	// caughtUp latches once the agent has applied its commit index.
 	caughtUp atomic.Bool
@@ -77,6 +82,7 @@ func New(cfg Config) (*Node, error) {
 		verifyCh:   make(chan chan error, 1024),
 		shutdownCh: make(chan struct{}),
 		leftCh:     make(chan struct{}),
+		ops:        map[string]LeaderOp{},
 		client: &http.Client{
 			Timeout: 10 * time.Second,
 			Transport: &http.Transport{
@@ -108,13 +114,17 @@ func New(cfg Config) (*Node, error) {
 	n.wg.Add(2)
 	go n.monitorLeadership()
 	go n.verifyLoop()
-	if n.grouper != nil {
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			n.grouper.run()
-		}()
+	for _, g := range []*grouper{n.grouper, n.remote} {
+		if g != nil {
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				g.run()
+			}()
+		}
 	}
+	n.HandleLeaderOp(OpHealth, n.healthOp)
+	n.HandleLeaderOp(OpRemovePeer, n.removePeerOp)
 	if !bootstrapped && cfg.BootstrapExpect > 0 {
 		n.wg.Add(1)
 		go n.bootstrapLoop()
@@ -193,8 +203,9 @@ func (n *Node) startRaft(hlog hclog.Logger) error {
 	n.raft = r
 	n.notifyCh = notify
 	if n.cfg.ApplyGroups > 0 {
-		n.grouper = newGrouper(r, n.cfg.ApplyTimeout, n.cfg.ApplyGroups, 4*rc.MaxAppendEntries, n.shutdownCh)
+		n.grouper = newGrouper(raftSink{raft: r, timeout: n.cfg.ApplyTimeout, id: n.cfg.NodeID}, n.cfg.ApplyTimeout, n.cfg.ApplyGroups, 4*rc.MaxAppendEntries, n.shutdownCh)
 	}
+	n.remote = newGrouper(remoteSink{n}, n.cfg.ApplyTimeout, n.cfg.ForwardInFlight, 4*maxWireCommands, n.shutdownCh)
 	return nil
 }
 
@@ -276,178 +287,3 @@ func (n *Node) GossipAddr() string { return n.gossip.bound }
 
 // IsLeader reports whether this agent is the Raft leader now.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
-
-// Apply proposes a command and waits until this leader has applied it. It
-// returns the fsm's response and the entry's index; a business error from
-// the fsm (fsm.ErrNotFound, fsm.ErrConflict) comes back as the error.
-func (n *Node) Apply(t fsm.MessageType, req any) (any, uint64, error) {
-	if n.raft.State() != raft.Leader {
-		return nil, 0, ErrNotLeader
-	}
-	data, err := fsm.Encode(t, req)
-	if err != nil {
-		return nil, 0, err
-	}
-	return n.applyRaft(data)
-}
-
-// applyRaft proposes data (through the grouper when there is one) and
-// waits for the outcome: the FSM's response at the entry's index, or its
-// business error (with the index), or Raft's error (with none).
-func (n *Node) applyRaft(data []byte) (any, uint64, error) {
-	var res applyResult
-	if n.grouper != nil {
-		var ok bool
-		if res, ok = n.grouper.apply(data); !ok {
-			return nil, 0, ErrShutdown
-		}
-	} else {
-		res = applyNow(n.raft, data, n.cfg.ApplyTimeout)
-	}
-	if res.err != nil {
-		return nil, 0, raftError(res.err)
-	}
-	if err, ok := res.resp.(error); ok {
-		return nil, res.index, err
-	}
-	return res.resp, res.index, nil
-}
-
-// raftError maps hashicorp/raft errors to custodes' sentinels.
-func raftError(err error) error {
-	switch {
-	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
-		return ErrNotLeader
-	case errors.Is(err, raft.ErrLeadershipLost):
-		return ErrLeadershipLost
-	case errors.Is(err, raft.ErrRaftShutdown):
-		return ErrShutdown
-	case errors.Is(err, raft.ErrEnqueueTimeout):
-		return ErrTimeout
-	}
-	return err
-}
-
-// LeaderInfo names the current leader and where to reach it.
-type LeaderInfo struct {
-	ID   string `json:"id"`
-	Raft string `json:"raft"`
-	HTTP string `json:"http"`
-}
-
-// Leader returns the current leader as this agent knows it. ok is false if
-// no leader is known, or its HTTP address has not arrived through gossip.
-func (n *Node) Leader() (LeaderInfo, bool) {
-	addr, id := n.raft.LeaderWithID()
-	if id == "" {
-		return LeaderInfo{}, false
-	}
-	info := LeaderInfo{ID: string(id), Raft: string(addr)}
-	if string(id) == n.cfg.NodeID {
-		info.HTTP = n.cfg.HTTPAddr
-		return info, true
-	}
-	m, ok := n.gossip.member(string(id))
-	if !ok || m.HTTP == "" {
-		return info, false
-	}
-	info.HTTP = m.HTTP
-	return info, true
-}
-
-// WaitForLeader waits, at most LeaderWait, until a leader is known.
-func (n *Node) WaitForLeader(ctx context.Context) (LeaderInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.LeaderWait)
-	defer cancel()
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if l, ok := n.Leader(); ok {
-			return l, nil
-		}
-		select {
-		case <-t.C:
-		case <-n.shutdownCh:
-			return LeaderInfo{}, ErrShutdown
-		case <-ctx.Done():
-			return LeaderInfo{}, ErrNoLeader
-		}
-	}
-}
-
-// Members returns the gossip members this agent knows of.
-func (n *Node) Members() []Member { return n.gossip.list() }
-
-// Server is one entry of the Raft configuration.
-type Server struct {
-	ID       string `json:"id"`
-	Address  string `json:"address"`
-	Suffrage string `json:"suffrage"`
-}
-
-// RaftStatus is what /admin/raft shows.
-type RaftStatus struct {
-	NodeID       string      `json:"node_id"`
-	State        string      `json:"state"`
-	Leader       *LeaderInfo `json:"leader"`
-	Term         uint64      `json:"term"`
-	LastIndex    uint64      `json:"last_index"`
-	CommitIndex  uint64      `json:"commit_index"`
-	AppliedIndex uint64      `json:"applied_index"`
-	FSMIndex     uint64      `json:"fsm_index"`
-	Servers      []Server    `json:"servers"`
-}
-
-// Status reads the Raft node's state for operators.
-func (n *Node) Status() RaftStatus {
-	st := RaftStatus{
-		NodeID:       n.cfg.NodeID,
-		State:        n.raft.State().String(),
-		LastIndex:    n.raft.LastIndex(),
-		CommitIndex:  n.raft.CommitIndex(),
-		AppliedIndex: n.raft.AppliedIndex(),
-		FSMIndex:     n.fsm.AppliedIndex(),
-		Servers:      []Server{},
-	}
-	st.Term, _ = strconv.ParseUint(n.raft.Stats()["term"], 10, 64)
-	if l, ok := n.Leader(); ok {
-		st.Leader = &l
-	} else if addr, id := n.raft.LeaderWithID(); id != "" {
-		st.Leader = &LeaderInfo{ID: string(id), Raft: string(addr)}
-	}
-	if f := n.raft.GetConfiguration(); f.Error() == nil {
-		for _, s := range f.Configuration().Servers {
-			st.Servers = append(st.Servers, Server{ID: string(s.ID), Address: string(s.Address), Suffrage: s.Suffrage.String()})
-		}
-	}
-	return st
-}
-
-// Health returns the leader's view of every server's health; on an agent
-// that is not the leader it fails with ErrNotLeader.
-func (n *Node) Health() (ClusterHealth, error) {
-	m := n.membership.Load()
-	if m == nil || !n.IsLeader() {
-		return ClusterHealth{}, ErrNotLeader
-	}
-	return m.view(), nil
-}
-
-// Ready reports whether this agent knows a leader and has applied what the
-// leader told it is committed. Once it has caught up it stays ready while
-// it trails by at most MaxTrailingLogs entries, so that /ready does not
-// flap under a steady write load.
-func (n *Node) Ready() bool {
-	if _, ok := n.Leader(); !ok {
-		return false
-	}
-	commit, applied := n.raft.CommitIndex(), n.raft.AppliedIndex()
-	if commit == 0 {
-		return false
-	}
-	if applied >= commit {
-		n.caughtUp.Store(true)
-		return true
-	}
-	return n.caughtUp.Load() && applied+n.cfg.MaxTrailingLogs >= commit
-}

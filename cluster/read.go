@@ -2,23 +2,11 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
+	"errors"
 	"time"
 
 	"github.com/hashicorp/raft"
 )
-
-// ReadIndexPath is the internal HTTP call a follower makes to the leader to
-// learn a read index. The api package mounts it; cluster only calls it.
-const ReadIndexPath = "/internal/read-index"
-
-// ReadIndexResponse is the leader's answer on ReadIndexPath.
-type ReadIndexResponse struct {
-	Index  uint64 `json:"index"`
-	Leader string `json:"leader"`
-}
 
 // verifyLoop coalesces leadership checks: every request queued while one
 // VerifyLeader round is pending is answered by the next round, which starts
@@ -104,7 +92,7 @@ func (n *Node) ConsistentRead(ctx context.Context) (uint64, error) {
 		// until the bound, then report that no leader answered.
 		select {
 		case <-ctx.Done():
-			if err == ErrNotLeader || err == ErrNoLeader {
+			if errors.Is(err, ErrNotLeader) || errors.Is(err, ErrNoLeader) {
 				return 0, ErrNoLeader
 			}
 			return 0, err
@@ -119,27 +107,7 @@ func (n *Node) readIndexOnce(ctx context.Context) (uint64, error) {
 	if n.IsLeader() {
 		return n.ReadIndex(ctx)
 	}
-	leader, ok := n.Leader()
-	if !ok || leader.ID == n.cfg.NodeID {
-		return 0, ErrNoLeader
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+leader.HTTP+ReadIndexPath, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := n.client.Do(req)
-	if err != nil {
-		return 0, ErrNoLeader
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, ErrNotLeader
-	}
-	var out ReadIndexResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return 0, fmt.Errorf("read index from leader: %w", err)
-	}
-	return out.Index, nil
+	return n.readIndexRemote(ctx)
 }
 
 // await waits for a Raft future, but never past shutdown or timeout: a

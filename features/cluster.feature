@@ -98,11 +98,11 @@ Feature: One registry, many agents
       | a follower |
       | the leader |
 
-  Scenario: The leader takes batches of forwarded writes only in their wire format
-    When I send "POST" "/internal/forward" to the leader with the raw body '{"name": "web"}'
+  Scenario: The leader takes apply calls only in their wire format
+    When I send "POST" "/internal/v1/apply" to the leader with the raw body '{"name": "web"}'
     Then the response status is 400
-    And the error mentions "malformed forward batch"
-    When I send a body of 10000000 bytes declaring its length to "/internal/forward" on the leader
+    And the error mentions "apply call"
+    When I send a body of 10000000 bytes declaring its length to "/internal/v1/apply" on the leader
     Then the response status is 413
 
   Scenario: The profiler is off unless asked for
@@ -128,11 +128,11 @@ Feature: One registry, many agents
     And the response header "Content-Type" is "application/octet-stream"
 
   Scenario: Only the leader hands out read indexes
-    When I send "GET" "/internal/read-index" to the leader
+    When I send "GET" "/internal/v1/read-index" to the leader
     Then the response status is 200
     And the response "index" is at least 1
     And the response header "X-Custodes-Served-By" names the leader
-    When I send "GET" "/internal/read-index" to a follower
+    When I send "GET" "/internal/v1/read-index" to a follower
     Then the response status is 503
     And the response header "Retry-After" is "1"
     And the response has the fields "error"

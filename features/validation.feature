@@ -118,7 +118,7 @@ Feature: Bad input gets a clear 4xx, never a crash, a hang or a Raft entry
       | /service/Not_A_Name           | is invalid |
 
   Scenario: An internal command that does not decode never reaches the log
-    When I send "POST" "/internal/apply" to the leader with the raw body '{"not": "a command"}'
+    When I send "POST" "/internal/v1/apply" to the leader with the raw body '{"not": "a command"}'
     Then the response status is 400
-    And the error mentions "command"
+    And the error mentions "apply call"
     And the leader's last Raft index is still "before"

@@ -2,12 +2,15 @@ package health
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
@@ -55,6 +58,7 @@ func New(node Node, cfg Config) *Checker {
 		stopCh:  make(chan struct{}),
 	}
 	node.OnLeadership(c.leaderWork)
+	node.HandleLeaderOp(opHeartbeat, c.heartbeatOp)
 	return c
 }
 
@@ -162,12 +166,13 @@ func (c *Checker) Owned() []string {
 	return out
 }
 
-// setStatus proposes a transition through the leader.
+// setStatus proposes a transition through the leader (which stamps its
+// time).
 func (c *Checker) setStatus(ctx context.Context, id, status, output string) error {
-	_, _, err := c.node.Propose(ctx, fsm.SetStatusRequestType, &fsm.SetStatusRequest{
-		ID: id, Status: status, Output: output, Now: time.Now().UTC(),
+	_, err := c.node.Propose(ctx, fsm.SetStatusRequestType, &fsm.SetStatusRequest{
+		ID: id, Status: status, Output: output,
 	})
-	if err != nil && err != fsm.ErrNotFound {
+	if err != nil && !errors.Is(err, fsm.ErrNotFound) {
 		c.log.Warn("health transition not recorded; will retry", "instance", id, "status", status, "error", err)
 		return err
 	}
@@ -177,8 +182,45 @@ func (c *Checker) setStatus(ctx context.Context, id, status, output string) erro
 	return nil
 }
 
-// Heartbeat renews a TTL check, on the leader.
-func (c *Checker) Heartbeat(ctx context.Context, id string) (fsm.Instance, error) {
+// opHeartbeat is the leader operation that renews a TTL check: the leader
+// keeps the deadlines.
+const opHeartbeat = "heartbeat"
+
+// maxIDLen bounds an instance id taken from the network.
+const maxIDLen = 128
+
+// Heartbeat renews a TTL check on the leader, wherever it is, and returns
+// the instance and the leader's id.
+func (c *Checker) Heartbeat(ctx context.Context, id string) (fsm.Instance, string, error) {
+	if id == "" || len(id) > maxIDLen {
+		return fsm.Instance{}, "", fsm.ErrNotFound
+	}
+	out, by, err := c.node.CallLeader(ctx, opHeartbeat, []byte(id))
+	if err != nil {
+		return fsm.Instance{}, by, err
+	}
+	var inst fsm.Instance
+	if err := json.Unmarshal(out, &inst); err != nil {
+		return fsm.Instance{}, by, fmt.Errorf("heartbeat answer from the leader: %w", err)
+	}
+	return inst, by, nil
+}
+
+// heartbeatOp is opHeartbeat's handler on the leader; its argument (the
+// instance id) came from the network.
+func (c *Checker) heartbeatOp(ctx context.Context, arg []byte) ([]byte, error) {
+	if len(arg) == 0 || len(arg) > maxIDLen || !utf8.Valid(arg) {
+		return nil, fsm.ErrNotFound
+	}
+	inst, err := c.heartbeat(ctx, string(arg))
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(inst)
+}
+
+// heartbeat renews a TTL check, on the leader.
+func (c *Checker) heartbeat(ctx context.Context, id string) (fsm.Instance, error) {
 	if !c.node.IsLeader() {
 		return fsm.Instance{}, cluster.ErrNotLeader
 	}

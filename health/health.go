@@ -16,8 +16,10 @@ type Node interface {
 	IsLeader() bool
 	FSM() *fsm.FSM
 	Members() []cluster.Member
-	Propose(ctx context.Context, t fsm.MessageType, req any) (*fsm.Result, uint64, error)
+	Propose(ctx context.Context, t fsm.MessageType, req any) (cluster.Applied, error)
 	OnLeadership(task func(ctx context.Context))
+	HandleLeaderOp(name string, op cluster.LeaderOp)
+	CallLeader(ctx context.Context, op string, arg []byte) ([]byte, string, error)
 }
 
 // Config tunes the checker.

@@ -65,7 +65,7 @@ func (c *Checker) expire(ctx context.Context, now time.Time) {
 		}
 		if inst.Status == fsm.StatusCritical && inst.Check.DeregisterAfter > 0 &&
 			now.Sub(inst.StatusSince) > inst.Check.DeregisterAfter {
-			_, _, err := c.node.Propose(ctx, fsm.DeregisterRequestType, &fsm.DeregisterRequest{ID: inst.ID})
+			_, err := c.node.Propose(ctx, fsm.DeregisterRequestType, &fsm.DeregisterRequest{ID: inst.ID})
 			if err == nil {
 				c.log.Info("deregistered long-critical instance", "instance", inst.ID, "critical_for", now.Sub(inst.StatusSince))
 				c.mu.Lock()

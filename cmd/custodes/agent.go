@@ -43,7 +43,7 @@ func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
 	fs.IntVar(&c.MinQuorum, "min-quorum", c.MinQuorum, "dead-server cleanup never leaves fewer voters than this")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval, "how often the leader reconciles gossip into the Raft configuration")
 	fs.IntVar(&c.ApplyGroups, "apply-groups", c.ApplyGroups, "groups of writes the leader lets into Raft at once (0: no grouping)")
-	fs.IntVar(&cfg.API.ForwardInFlight, "forward-in-flight", cfg.API.ForwardInFlight, "batches of forwarded writes a follower keeps out to the leader at once")
+	fs.IntVar(&c.ForwardInFlight, "forward-in-flight", c.ForwardInFlight, "groups of writes a follower keeps out to the leader at once")
 	fs.BoolVar(&cfg.API.EnableDebug, "enable-debug", false, "serve Go's profiler under /debug/pprof/")
 	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
