@@ -122,3 +122,17 @@ Feature: Bad input gets a clear 4xx, never a crash, a hang or a Raft entry
     Then the response status is 400
     And the error mentions "apply call"
     And the leader's last Raft index is still "before"
+
+  Scenario Outline: A write to an id the leader does not know is answered 404 without a Raft entry
+    When I send "<method>" "<path>" to <agent> with the raw body '<body>'
+    Then the response status is 404
+    And the error mentions "not found"
+    And the leader's last Raft index is still "before"
+
+    Examples:
+      | method | path                            | agent      | body              |
+      | PUT    | /instance/no-such-id            | the leader | {"version": "2"}  |
+      | PUT    | /instance/no-such-id            | a follower | {"version": "2"}  |
+      | DELETE | /instance/no-such-id            | the leader |                   |
+      | DELETE | /instance/no-such-id            | a follower |                   |
+      | PUT    | /instance/no-such-id/heartbeat  | a follower |                   |
