@@ -2,9 +2,11 @@
 // validate a request, call the cluster (writes) or read the local fsm
 // replica after the right consistency step (reads), and encode the answer.
 //
-// Writes that reach a follower are forwarded to the leader as raw HTTP
-// (the leader's HTTP address comes from gossip), so the leader validates,
-// stamps ids and times, proposes and answers; the client never sees a
-// redirect. Every error leaves through one handler that maps sentinel
-// errors (errors.Is) to a status and a {"error": "..."} body.
+// A write is decoded and validated on whichever agent receives it and
+// handed to cluster.Propose as a typed command; on a follower the cluster
+// layer sends it to the leader, which checks it again and stamps ids and
+// times. The client never sees a redirect, and an answer the leader gave
+// names it in X-Custodes-Served-By. Every error leaves through one handler
+// that maps sentinel errors (errors.Is) to a status and a {"error": "..."}
+// body. The agents' own protocol is cluster's, mounted under /internal/.
 package api

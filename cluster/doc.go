@@ -5,7 +5,15 @@
 // that revocation cancels), membership reconciliation, and the read-index
 // protocol behind linearizable reads on any agent.
 //
-// It knows nothing of the public HTTP API; the one internal call it makes
-// between agents (asking the leader for a read index) goes to ReadIndexPath,
-// which the api package mounts.
+// It owns the agents' own protocol, both halves side by side
+// (rpc_server.go, rpc_client.go, wire.go): a follower's typed commands to
+// the leader (Propose), read indexes, status and liveness probes, and
+// leader operations other packages register (HandleLeaderOp, CallLeader).
+// The api package mounts InternalHandler under /internal/; cluster knows
+// nothing else of the public HTTP API.
+//
+// Files: node.go (lifecycle), apply.go (Propose and the leader's checks),
+// group.go (the one batcher), status.go (leader, status, health, ready),
+// read.go (read index), leader.go, membership.go, reconcile.go, leave.go,
+// gossip.go, bootstrap and logging.
 package cluster
