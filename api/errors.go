@@ -20,6 +20,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrForward: the leader could not be reached or did not answer (503).
 	ErrForward = errors.New("forwarding to the leader failed")
+	// ErrMediaType: a request body not labelled as JSON (415).
+	ErrMediaType = errors.New("unsupported media type")
+	// ErrCrossOrigin: a browser sent a write for another site's page (403).
+	ErrCrossOrigin = errors.New("cross-origin write refused")
 )
 
 // invalidf builds a 400 error whose message names the problem.
@@ -43,6 +47,10 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrMediaType):
+		return http.StatusUnsupportedMediaType
+	case errors.Is(err, ErrCrossOrigin):
+		return http.StatusForbidden
 	case errors.Is(err, ErrNotFound), errors.Is(err, fsm.ErrNotFound), errors.Is(err, cluster.ErrUnknownPeer):
 		return http.StatusNotFound
 	case errors.Is(err, fsm.ErrConflict), errors.Is(err, cluster.ErrUnsafe):

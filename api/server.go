@@ -86,7 +86,7 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.servedBy)
+	e.Use(s.servedBy, guardInput)
 
 	e.GET("/alive", s.alive)
 	e.GET("/ready", s.ready)

@@ -170,10 +170,12 @@ func CheckExclusion(c *http.Client, target string, interval time.Duration, failu
 // Table renders load results as markdown.
 func Table(rs []Result) string {
 	var b strings.Builder
-	b.WriteString("| operation | through | concurrency | ops/s | p50 | p99 | ok | errors |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| operation | through | concurrency | ops/s | p50 | p99 | agents CPU µs/op | bench CPU µs/op | ok | errors |\n" +
+		"|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %s | %d | %d |\n", r.Op, r.Target, r.Concurrency, r.PerSecond(),
-			r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Ops, r.Errors)
+		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %s | %s | %s | %d | %d |\n", r.Op, r.Target, r.Concurrency, r.PerSecond(),
+			r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond),
+			cpuCell(r.AgentCPUPerOp()), cpuCell(r.SelfCPUPerOp()), r.Ops, r.Errors)
 	}
 	return b.String()
 }

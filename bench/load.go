@@ -35,6 +35,11 @@ type Result struct {
 	Errors      int
 	Duration    time.Duration
 	P50, P99    time.Duration
+	// AgentCPU is the CPU time all agents used during the run, SelfCPU the
+	// load generator's own (see WithCPU); both are meaningful only if
+	// CPUKnown.
+	AgentCPU, SelfCPU time.Duration
+	CPUKnown          bool
 }
 
 // PerSecond is the achieved rate of successful operations.

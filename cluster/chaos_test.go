@@ -40,6 +40,7 @@ func TestChaosLeaderKilledWhileWriting(t *testing.T) {
 				name := fmt.Sprintf("chaos-%d-%d", w, i)
 				body, _ := json.Marshal(map[string]string{"name": name, "address": "10.1.1.1:80"})
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/register", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
 				resp, err := hc.Do(req)
 				if err != nil {
 					time.Sleep(20 * time.Millisecond) // agent down: back off, bounded by i

@@ -45,6 +45,7 @@ func (w *world) do(ctx context.Context, i int, method, path string, r io.Reader)
 	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	applyHeader(req)
 	start := time.Now()
 	resp, err := w.client.Do(req)
 	if err != nil {
@@ -68,7 +69,7 @@ func (w *world) request(method, path, who string, body *godog.DocString) error {
 		b = []byte(body.Content)
 	}
 	w.asked = i
-	w.last, err = w.send(i, method, path, b)
+	w.last, err = w.sendCtx(w.withNextHeader(w.ctx), i, method, path, b)
 	return err
 }
 
@@ -87,7 +88,7 @@ func (w *world) sendBig(n int, how, path, who string) error {
 		r = io.MultiReader(r) // hides the length
 	}
 	w.asked = i
-	w.last, err = w.do(w.ctx, i, http.MethodPost, path, r)
+	w.last, err = w.do(w.withNextHeader(w.ctx), i, http.MethodPost, path, r)
 	return err
 }
 

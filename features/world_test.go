@@ -60,6 +60,9 @@ type world struct {
 	stream  *stream
 	// crowd holds the answers of concurrent registrations, by address.
 	crowd []crowdAnswer
+	// nextHeader changes the headers of the next request only; an empty
+	// value removes the header.
+	nextHeader http.Header
 }
 
 // freshStep is how a @fresh scenario asks for a cluster other than the
@@ -107,6 +110,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	clusterSteps(sc, w)
 	membershipSteps(sc, w)
 	healthSteps(sc, w)
+	inputSteps(sc, w)
 }
 
 func tagged(p *godog.Scenario, tag string) bool {

@@ -82,10 +82,20 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "warm-up: %d registrations\n", warm.Ops)
 	var results []bench.Result
 	run := func(op, role, target string, conc int, f func() bench.Result) {
-		r := f()
+		// Read the PIDs per run: they are the agents' as the run starts.
+		pids, err := agents.PIDs()
+		if err != nil {
+			fmt.Fprintln(stderr, "custodes bench: no CPU figures for this run:", err)
+		}
+		r := bench.WithCPU(pids, f)
 		r.Op, r.Target = op, role
 		results = append(results, r)
-		fmt.Fprintf(stderr, "%-13s %-8s c=%-3d %8.0f ops/s p50 %-10s p99 %-10s errors %d\n", op, role, conc, r.PerSecond(), r.P50, r.P99, r.Errors)
+		cpu := "agents CPU unknown"
+		if d, ok := r.AgentCPUPerOp(); ok {
+			self, _ := r.SelfCPUPerOp()
+			cpu = fmt.Sprintf("agents CPU %s/op bench CPU %s/op", d.Round(time.Microsecond), self.Round(time.Microsecond))
+		}
+		fmt.Fprintf(stderr, "%-13s %-8s c=%-3d %8.0f ops/s p50 %-10s p99 %-10s errors %d %s\n", op, role, conc, r.PerSecond(), r.P50, r.P99, r.Errors, cpu)
 	}
 	for _, role := range []struct{ name, url string }{{"follower", followers[0]}, {"leader", leader}} {
 		if !roles[role.name] {
@@ -202,12 +212,34 @@ func (s *scriptAgents) URLs() map[string]string {
 	return out
 }
 
-func (s *scriptAgents) Kill(id string) error {
+// pid reads node id's PID, as cluster.sh recorded it when it started it.
+func (s *scriptAgents) pid(id string) (int, error) {
 	b, err := os.ReadFile(filepath.Join(s.dir, id+".pid"))
 	if err != nil {
-		return err
+		return 0, err
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// PIDs are the running agents' PIDs (a node whose process is gone, or a
+// zombie, is an error: its CPU time would be missing from the sum).
+func (s *scriptAgents) PIDs() ([]int, error) {
+	var pids []int
+	for id := range s.URLs() {
+		pid, err := s.pid(id)
+		if err != nil {
+			return nil, err
+		}
+		if !running(pid) {
+			return nil, fmt.Errorf("%s (pid %d) is not running", id, pid)
+		}
+		pids = append(pids, pid)
+	}
+	return pids, nil
+}
+
+func (s *scriptAgents) Kill(id string) error {
+	pid, err := s.pid(id)
 	if err != nil {
 		return err
 	}
