@@ -20,7 +20,7 @@ func (s *Server) internalApply(c echo.Context) error {
 		return invalidf("command: %v", err)
 	}
 	res, index, err := s.cluster.ApplyEncoded(body)
-	if name := cluster.BusinessErrorName(err); name != "" {
+	if name := fsm.ErrorName(err); name != "" {
 		return c.JSON(http.StatusOK, cluster.ApplyResponse{Index: index, Error: name})
 	}
 	if err != nil {

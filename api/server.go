@@ -11,6 +11,7 @@ import (
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/labstack/echo/v4"
 )
 
@@ -23,7 +24,7 @@ type Cluster interface {
 	Apply(t fsm.MessageType, req any) (any, uint64, error)
 	Leader() (cluster.LeaderInfo, bool)
 	WaitForLeader(ctx context.Context) (cluster.LeaderInfo, error)
-	ApplyEncoded(data []byte) (*fsm.Result, uint64, error)
+	ApplyEncoded(data []byte) (*catalog.Result, uint64, error)
 	ReadIndex(ctx context.Context) (uint64, error)
 	ConsistentRead(ctx context.Context) (uint64, error)
 	Status() cluster.RaftStatus
@@ -39,7 +40,7 @@ type Health interface {
 	// Heartbeat renews a TTL check (on the leader). It fails with
 	// cluster.ErrNotLeader, fsm.ErrNotFound, or an error wrapping
 	// fsm.ErrConflict when the instance has no TTL check.
-	Heartbeat(ctx context.Context, id string) (fsm.Instance, error)
+	Heartbeat(ctx context.Context, id string) (catalog.Instance, error)
 }
 
 // Config tunes the HTTP layer.
@@ -50,10 +51,6 @@ type Config struct {
 	ForwardTimeout time.Duration
 	// MaxBlockingWait caps ?wait= on blocking reads.
 	MaxBlockingWait time.Duration
-	// MinCheckInterval and MinDeregisterAfter bound what a registration's
-	// check may ask for (tests lower them).
-	MinCheckInterval   time.Duration
-	MinDeregisterAfter time.Duration
 	// ForwardInFlight is how many batches of forwarded writes a follower
 	// keeps out to the leader at once; writes arriving meanwhile wait and
 	// leave together in the next batch.
@@ -68,7 +65,6 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		LeaderWait: 5 * time.Second, ForwardTimeout: 15 * time.Second, MaxBlockingWait: 5 * time.Minute,
-		MinCheckInterval: time.Second, MinDeregisterAfter: time.Minute,
 		ForwardInFlight: 16,
 	}
 }

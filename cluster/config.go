@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/custodes/custodes/fsm"
 )
 
 // Config holds everything one registry agent's cluster layer needs.
@@ -62,6 +64,10 @@ type Config struct {
 	// next group (one Raft batch). 0 sends each proposal to Raft directly.
 	ApplyGroups int
 
+	// FSM holds the limits the state machine's Validate applies to
+	// requests (the shortest check interval and deregister_after).
+	FSM fsm.Config
+
 	// Logger receives custodes' own lines and, through an hclog adapter,
 	// Raft's and memberlist's.
 	Logger *slog.Logger
@@ -91,6 +97,7 @@ func DefaultConfig() Config {
 		LeaderWait:          5 * time.Second,
 		ApplyTimeout:        5 * time.Second,
 		ApplyGroups:         1,
+		FSM:                 fsm.DefaultConfig(),
 	}
 }
 

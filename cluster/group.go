@@ -35,7 +35,7 @@ const (
 )
 
 // applyResult is one proposal's outcome: Raft's error, or the FSM's
-// response (a *fsm.Result or a business error) at the entry's index.
+// response (a result such as *catalog.Result, or a business error) at the entry's index.
 type applyResult struct {
 	resp  any
 	index uint64

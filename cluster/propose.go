@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 )
 
 // ApplyPath is the internal HTTP call through which an agent that is not
@@ -20,32 +21,16 @@ import (
 const ApplyPath = "/internal/apply"
 
 // ApplyResponse is the leader's answer on ApplyPath. Error holds a
-// business error's sentinel name (not_found, conflict, invalid_status).
+// business error's wire name (fsm.ErrorName: not_found, conflict, ...).
 type ApplyResponse struct {
-	Index  uint64      `json:"index"`
-	Result *fsm.Result `json:"result,omitempty"`
-	Error  string      `json:"error,omitempty"`
-}
-
-var businessErrors = map[string]error{
-	"not_found":      fsm.ErrNotFound,
-	"conflict":       fsm.ErrConflict,
-	"invalid_status": fsm.ErrInvalidStatus,
-}
-
-// BusinessErrorName names a business error for the wire, or "".
-func BusinessErrorName(err error) string {
-	for name, e := range businessErrors {
-		if errors.Is(err, e) {
-			return name
-		}
-	}
-	return ""
+	Index  uint64          `json:"index"`
+	Result *catalog.Result `json:"result,omitempty"`
+	Error  string          `json:"error,omitempty"`
 }
 
 // ApplyEncoded applies an already encoded command on the leader; it is
 // ApplyPath's handler body.
-func (n *Node) ApplyEncoded(data []byte) (*fsm.Result, uint64, error) {
+func (n *Node) ApplyEncoded(data []byte) (*catalog.Result, uint64, error) {
 	if !n.IsLeader() {
 		return nil, 0, ErrNotLeader
 	}
@@ -53,14 +38,14 @@ func (n *Node) ApplyEncoded(data []byte) (*fsm.Result, uint64, error) {
 	if err != nil {
 		return nil, index, err
 	}
-	res, _ := resp.(*fsm.Result)
+	res, _ := resp.(*catalog.Result)
 	return res, index, nil
 }
 
 // Propose applies a command wherever the leader is: locally on the leader,
 // through ApplyPath otherwise, retrying while leadership moves (only when
 // the command certainly was not applied) until ctx or LeaderWait ends.
-func (n *Node) Propose(ctx context.Context, t fsm.MessageType, req any) (*fsm.Result, uint64, error) {
+func (n *Node) Propose(ctx context.Context, t fsm.MessageType, req any) (*catalog.Result, uint64, error) {
 	data, err := fsm.Encode(t, req)
 	if err != nil {
 		return nil, 0, err
@@ -69,7 +54,7 @@ func (n *Node) Propose(ctx context.Context, t fsm.MessageType, req any) (*fsm.Re
 	defer cancel()
 	for {
 		var (
-			res   *fsm.Result
+			res   *catalog.Result
 			index uint64
 		)
 		if n.IsLeader() {
@@ -90,7 +75,7 @@ func (n *Node) Propose(ctx context.Context, t fsm.MessageType, req any) (*fsm.Re
 	}
 }
 
-func (n *Node) proposeRemote(ctx context.Context, data []byte) (*fsm.Result, uint64, error) {
+func (n *Node) proposeRemote(ctx context.Context, data []byte) (*catalog.Result, uint64, error) {
 	leader, ok := n.Leader()
 	if !ok || leader.ID == n.cfg.NodeID {
 		return nil, 0, ErrNoLeader
@@ -114,7 +99,7 @@ func (n *Node) proposeRemote(ctx context.Context, data []byte) (*fsm.Result, uin
 		return nil, 0, fmt.Errorf("apply on leader: status %d: %s", resp.StatusCode, body)
 	}
 	if out.Error != "" {
-		if e, ok := businessErrors[out.Error]; ok {
+		if e := fsm.ErrorByName(out.Error); e != nil {
 			return nil, out.Index, e
 		}
 		return nil, out.Index, fmt.Errorf("apply on leader: %s", out.Error)

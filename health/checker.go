@@ -11,6 +11,7 @@ import (
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 )
 
 // Checker runs this agent's share of HTTP checks and, while the agent
@@ -112,7 +113,7 @@ func (c *Checker) agents() []string {
 func (c *Checker) assign() {
 	agents := c.agents()
 	self := c.node.ID()
-	want := map[string]fsm.Instance{}
+	want := map[string]catalog.Instance{}
 	for _, inst := range c.node.FSM().CheckedInstances() {
 		if inst.Check == nil || inst.Check.TTL != 0 || inst.Check.HTTP == "" {
 			continue
@@ -164,7 +165,7 @@ func (c *Checker) Owned() []string {
 
 // setStatus proposes a transition through the leader.
 func (c *Checker) setStatus(ctx context.Context, id, status, output string) error {
-	_, _, err := c.node.Propose(ctx, fsm.SetStatusRequestType, &fsm.SetStatusRequest{
+	_, _, err := c.node.Propose(ctx, fsm.SetStatusRequestType, &catalog.SetStatusRequest{
 		ID: id, Status: status, Output: output, Now: time.Now().UTC(),
 	})
 	if err != nil && err != fsm.ErrNotFound {
@@ -178,23 +179,23 @@ func (c *Checker) setStatus(ctx context.Context, id, status, output string) erro
 }
 
 // Heartbeat renews a TTL check, on the leader.
-func (c *Checker) Heartbeat(ctx context.Context, id string) (fsm.Instance, error) {
+func (c *Checker) Heartbeat(ctx context.Context, id string) (catalog.Instance, error) {
 	if !c.node.IsLeader() {
-		return fsm.Instance{}, cluster.ErrNotLeader
+		return catalog.Instance{}, cluster.ErrNotLeader
 	}
 	inst, ok := c.node.FSM().Instance(id)
 	if !ok {
-		return fsm.Instance{}, fsm.ErrNotFound
+		return catalog.Instance{}, fsm.ErrNotFound
 	}
 	if inst.Check == nil || inst.Check.TTL == 0 {
-		return fsm.Instance{}, fmt.Errorf("%w: instance %s has no ttl check", fsm.ErrConflict, id)
+		return catalog.Instance{}, fmt.Errorf("%w: instance %s has no ttl check", fsm.ErrConflict, id)
 	}
 	c.mu.Lock()
 	c.beats[id] = time.Now()
 	c.mu.Unlock()
-	if inst.Status == fsm.StatusCritical {
-		if err := c.setStatus(ctx, id, fsm.StatusPassing, "heartbeat received"); err != nil {
-			return fsm.Instance{}, err
+	if inst.Status == catalog.StatusCritical {
+		if err := c.setStatus(ctx, id, catalog.StatusPassing, "heartbeat received"); err != nil {
+			return catalog.Instance{}, err
 		}
 		inst, _ = c.node.FSM().Instance(id)
 	}

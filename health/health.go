@@ -7,6 +7,7 @@ import (
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 )
 
 // Node is what the checker needs from the agent's cluster layer (declared
@@ -16,7 +17,7 @@ type Node interface {
 	IsLeader() bool
 	FSM() *fsm.FSM
 	Members() []cluster.Member
-	Propose(ctx context.Context, t fsm.MessageType, req any) (*fsm.Result, uint64, error)
+	Propose(ctx context.Context, t fsm.MessageType, req any) (*catalog.Result, uint64, error)
 	OnLeadership(task func(ctx context.Context))
 }
 
