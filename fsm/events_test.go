@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"encoding/json"
 	"github.com/custodes/custodes/fsm/catalog"
 	"reflect"
 	"slices"
@@ -126,5 +127,37 @@ func TestEventsInLogOrderWithinBatch(t *testing.T) {
 	small.Apply(entry(t, 5, DeregisterRequestType, &catalog.DeregisterRequest{ID: "b"}))
 	if evs, gap, _ := small.Events(1); !gap && !slices.Contains(eventIndexes(evs), 2) {
 		t.Errorf("Events(1) = %v with no gap: event 2 lost silently", eventIndexes(evs))
+	}
+}
+
+// Events marshal as they did when Event had Instance and Servers fields:
+// {"index","type"} plus the payload under its table's field, if any.
+func TestEventJSON(t *testing.T) {
+	type oldEvent struct {
+		Index    uint64            `json:"index"`
+		Type     string            `json:"type"`
+		Instance *catalog.Instance `json:"instance,omitempty"`
+		Servers  []EventServer     `json:"servers,omitempty"`
+	}
+	h := newHarness(t)
+	populate(h)
+	h.index++
+	h.fsm.Apply(&raft.Log{Index: h.index, Type: raft.LogConfiguration, Data: raft.EncodeConfiguration(testConfiguration)})
+	h.index++
+	h.fsm.Apply(&raft.Log{Index: h.index, Type: raft.LogConfiguration, Data: raft.EncodeConfiguration(raft.Configuration{})})
+	evs, _, _ := h.fsm.Events(0)
+	for _, ev := range evs {
+		old := oldEvent{Index: ev.Index, Type: string(ev.Type), Servers: ev.Servers()}
+		if inst, ok := ev.Payload.(*catalog.Instance); ok {
+			old.Instance = inst
+		}
+		want, _ := json.Marshal(old)
+		got, err := json.Marshal(ev)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("event %d %s:\n got %s (%v)\nwant %s", ev.Index, ev.Type, got, err, want)
+		}
+	}
+	if evs[0].Key != "service/web" || evs[len(evs)-1].Key != "" {
+		t.Errorf("watch keys %q, %q", evs[0].Key, evs[len(evs)-1].Key)
 	}
 }
