@@ -155,6 +155,10 @@ func (c *Config) Validate() error {
 	if c.ProbeTimeout >= c.ProbeInterval {
 		errs = append(errs, errors.New("gossip probe timeout must be shorter than the probe interval"))
 	}
+	if c.FSM == (fsm.Config{}) {
+		// An unset Config would accept a check every nanosecond.
+		c.FSM = fsm.DefaultConfig()
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
