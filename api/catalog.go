@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/labstack/echo/v4"
 )
 
@@ -24,29 +25,25 @@ func (s *Server) register(c echo.Context) error {
 	if err := decodeJSON(body, &b); err != nil {
 		return err
 	}
-	if err := b.validate(); err != nil {
-		return err
-	}
-	check, err := s.parseCheck(b.Check, b.Address)
+	check, err := parseCheck(b.Check, b.Address)
 	if err != nil {
 		return err
 	}
-	rectify, err := parseRectify(b.Rectify)
-	if err != nil {
-		return err
-	}
-	req := &fsm.RegisterRequest{
+	req := &catalog.RegisterRequest{
 		Name: b.Name, Address: b.Address, Version: b.Version,
-		Kind: b.Kind, Tags: b.Tags, Meta: b.Meta, Check: check, Rectify: rectify,
+		Kind: b.Kind, Tags: b.Tags, Meta: b.Meta, Check: check, Rectify: b.Rectify,
+	}
+	if err := s.validate(fsm.RegisterRequestType, req); err != nil {
+		return err
 	}
 	a, err := s.cluster.Propose(c.Request().Context(), fsm.RegisterRequestType, req)
 	ledBy(c, a.By)
 	if err != nil {
 		return err
 	}
-	res := a.Resp.(*fsm.Result)
+	res := a.Resp.(*catalog.Result)
 	status := http.StatusOK
-	if res.Change == fsm.Created {
+	if res.Change == catalog.Created {
 		status = http.StatusCreated
 	}
 	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(res.Index, 10))
@@ -63,19 +60,19 @@ func (s *Server) updateInstance(c echo.Context) error {
 	if err := decodeJSON(body, &b); err != nil {
 		return err
 	}
-	if err := b.validate(); err != nil {
-		return err
-	}
-	req := &fsm.UpdateInstanceRequest{
+	req := &catalog.UpdateInstanceRequest{
 		ID: c.Param("id"), Version: b.Version, Kind: b.Kind, Address: b.Address,
 		Tags: b.Tags, Meta: b.Meta,
+	}
+	if err := s.validate(fsm.UpdateInstanceRequestType, req); err != nil {
+		return err
 	}
 	return s.applyInstance(c, fsm.UpdateInstanceRequestType, req)
 }
 
 // deleteInstance handles DELETE /instance/{id}.
 func (s *Server) deleteInstance(c echo.Context) error {
-	return s.applyInstance(c, fsm.DeregisterRequestType, &fsm.DeregisterRequest{ID: c.Param("id")})
+	return s.applyInstance(c, fsm.DeregisterRequestType, &catalog.DeregisterRequest{ID: c.Param("id")})
 }
 
 func (s *Server) applyInstance(c echo.Context, t fsm.MessageType, req any) error {
@@ -90,7 +87,7 @@ func (s *Server) applyInstance(c echo.Context, t fsm.MessageType, req any) error
 		}
 		return err
 	}
-	res := a.Resp.(*fsm.Result)
+	res := a.Resp.(*catalog.Result)
 	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(res.Index, 10))
 	return c.JSON(http.StatusOK, res)
 }
@@ -116,7 +113,7 @@ type serviceAnswer struct {
 // service handles GET /service/{name}[?version=][&index=&wait=][&stale].
 func (s *Server) service(c echo.Context) error {
 	name := c.Param("name")
-	if err := validateName("service name", name); err != nil {
+	if err := validName("service name", name); err != nil {
 		return err
 	}
 	version := c.QueryParam("version")
@@ -150,7 +147,7 @@ func (s *Server) service(c echo.Context) error {
 // serviceReply answers a lookup: passing instances (all of them with
 // ?all=true) and one passing address to use. When every instance is
 // critical it answers 503 with them, never a dead address.
-func (s *Server) serviceReply(c echo.Context, name, version string, list []fsm.Instance, index uint64) error {
+func (s *Server) serviceReply(c echo.Context, name, version string, list []catalog.Instance, index uint64) error {
 	if len(list) == 0 {
 		if version != "" {
 			return fmt.Errorf("%w: no instance of service %q has version %q", ErrNotFound, name, version)
@@ -162,9 +159,9 @@ func (s *Server) serviceReply(c echo.Context, name, version string, list []fsm.I
 		return invalidf("all %q must be true or false", c.QueryParam("all"))
 	}
 	all = all && c.QueryParam("all") != "false"
-	var passing []fsm.Instance
+	var passing []catalog.Instance
 	for _, in := range list {
-		if in.Status != fsm.StatusCritical {
+		if in.Status != catalog.StatusCritical {
 			passing = append(passing, in)
 		}
 	}

@@ -12,8 +12,10 @@ import (
 
 // Sentinels owned by the api layer.
 var (
-	// ErrInvalid wraps every problem with the client's input (400).
-	ErrInvalid = errors.New("invalid request")
+	// ErrInvalid wraps every problem with the client's input (400). It is
+	// the state machine's own, so a request its Validate refuses is a 400
+	// like any other.
+	ErrInvalid = fsm.ErrInvalid
 	// ErrTooLarge: the body is over the limit (413).
 	ErrTooLarge = errors.New("request body too large")
 	// ErrNotFound: the named thing does not exist (404).
@@ -43,7 +45,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &he):
 		return he.Code
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, ErrInvalid), errors.Is(err, fsm.ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge

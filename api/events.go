@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/labstack/echo/v4"
 )
 
@@ -102,9 +103,9 @@ type eventView struct {
 }
 
 func writeEvent(w *echo.Response, ev fsm.Event, withID bool) error {
-	v := eventView{Index: ev.Index, Type: ev.Type, Servers: ev.Servers}
-	if ev.Instance != nil {
-		iv := viewOf(*ev.Instance)
+	v := eventView{Index: ev.Index, Type: string(ev.Type), Servers: ev.Servers()}
+	if inst, ok := ev.Payload.(*catalog.Instance); ok {
+		iv := viewOf(*inst)
 		v.Instance = &iv
 	}
 	data, err := json.Marshal(v)

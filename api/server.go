@@ -10,6 +10,7 @@ import (
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/labstack/echo/v4"
 )
 
@@ -34,17 +35,13 @@ type Health interface {
 	// Heartbeat renews a TTL check on the leader, wherever it is, and
 	// names the leader that did. It fails with fsm.ErrNotFound, or an
 	// error wrapping fsm.ErrConflict when the instance has no TTL check.
-	Heartbeat(ctx context.Context, id string) (fsm.Instance, string, error)
+	Heartbeat(ctx context.Context, id string) (catalog.Instance, string, error)
 }
 
 // Config tunes the HTTP layer.
 type Config struct {
 	// MaxBlockingWait caps ?wait= on blocking reads.
 	MaxBlockingWait time.Duration
-	// MinCheckInterval and MinDeregisterAfter bound what a registration's
-	// check may ask for (tests lower them).
-	MinCheckInterval   time.Duration
-	MinDeregisterAfter time.Duration
 	// EnableDebug serves Go's profiler under /debug/pprof/ (off by
 	// default: profiles expose internals and cost CPU while taken).
 	EnableDebug bool
@@ -54,8 +51,7 @@ type Config struct {
 // DefaultConfig returns the HTTP layer's defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxBlockingWait:  5 * time.Minute,
-		MinCheckInterval: time.Second, MinDeregisterAfter: time.Minute,
+		MaxBlockingWait: 5 * time.Minute,
 	}
 }
 

@@ -6,29 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"regexp"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 )
 
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 1 << 20
-
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
-const (
-	maxVersionLen = 128
-	maxTags       = 64
-	maxTagLen     = 128
-	maxMetaKeys   = 64
-	maxMetaKeyLen = 128
-	maxMetaValLen = 512
-)
 
 // registerBody is the JSON body of POST /register.
 type registerBody struct {
@@ -39,7 +25,7 @@ type registerBody struct {
 	Tags    []string          `json:"tags"`
 	Meta    map[string]string `json:"meta"`
 	Check   *checkView        `json:"check"`
-	Rectify *fsm.Rectify      `json:"rectify"`
+	Rectify *catalog.Rectify  `json:"rectify"`
 }
 
 // updateBody is the JSON body of PUT /instance/{id}: absent fields stay.
@@ -51,126 +37,20 @@ type updateBody struct {
 	Meta    *map[string]string `json:"meta"`
 }
 
-func validateName(field, v string) error {
-	if !nameRE.MatchString(v) {
-		if v == "" {
-			return invalidf("%s is required", field)
-		}
-		return invalidf("%s %q is invalid: use 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit", field, v)
+// validate checks a request by the state machine's rules, the one set of
+// rules for clients and agents alike. The answer keeps the api's
+// "invalid request: " prefix so 400 bodies read as they always have.
+func (s *Server) validate(t fsm.MessageType, req any) error {
+	if err := s.cluster.FSM().Validate(t, req); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }
 
-func validateAddress(v string) error {
-	if v == "" {
-		return invalidf("address is required")
-	}
-	host, port, err := net.SplitHostPort(v)
-	if err != nil {
-		return invalidf("address %q is not host:port", v)
-	}
-	if host == "" || strings.ContainsAny(host, " /\\") {
-		return invalidf("address %q has no valid host", v)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil || p < 1 || p > 65535 {
-		return invalidf("address %q: port must be a number from 1 to 65535", v)
-	}
-	return nil
-}
-
-func validateText(field, v string, max int) error {
-	if len(v) > max {
-		return invalidf("%s is longer than %d bytes", field, max)
-	}
-	if !utf8.ValidString(v) {
-		return invalidf("%s is not valid UTF-8", field)
-	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
-			return invalidf("%s contains a control character", field)
-		}
-	}
-	return nil
-}
-
-func validateTags(tags []string) error {
-	if len(tags) > maxTags {
-		return invalidf("at most %d tags", maxTags)
-	}
-	for i, t := range tags {
-		if t == "" {
-			return invalidf("tags[%d] is empty", i)
-		}
-		if err := validateText(fmt.Sprintf("tags[%d]", i), t, maxTagLen); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func validateMeta(meta map[string]string) error {
-	if len(meta) > maxMetaKeys {
-		return invalidf("at most %d meta keys", maxMetaKeys)
-	}
-	for k, v := range meta {
-		if k == "" {
-			return invalidf("meta has an empty key")
-		}
-		if err := validateText("meta key "+strconv.Quote(k), k, maxMetaKeyLen); err != nil {
-			return err
-		}
-		if err := validateText("meta["+strconv.Quote(k)+"]", v, maxMetaValLen); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (b *registerBody) validate() error {
-	if err := validateName("name", b.Name); err != nil {
-		return err
-	}
-	if err := validateAddress(b.Address); err != nil {
-		return err
-	}
-	if b.Kind != "" {
-		if err := validateName("kind", b.Kind); err != nil {
-			return err
-		}
-	}
-	if err := validateText("version", b.Version, maxVersionLen); err != nil {
-		return err
-	}
-	if err := validateTags(b.Tags); err != nil {
-		return err
-	}
-	return validateMeta(b.Meta)
-}
-
-func (b *updateBody) validate() error {
-	if b.Address != nil {
-		if err := validateAddress(*b.Address); err != nil {
-			return err
-		}
-	}
-	if b.Kind != nil && *b.Kind != "" {
-		if err := validateName("kind", *b.Kind); err != nil {
-			return err
-		}
-	}
-	if b.Version != nil {
-		if err := validateText("version", *b.Version, maxVersionLen); err != nil {
-			return err
-		}
-	}
-	if b.Tags != nil {
-		if err := validateTags(*b.Tags); err != nil {
-			return err
-		}
-	}
-	if b.Meta != nil {
-		return validateMeta(*b.Meta)
+// validName checks a name taken from a path, by the catalog's rule.
+func validName(field, v string) error {
+	if err := catalog.ValidateName(field, v); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }

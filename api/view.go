@@ -3,7 +3,7 @@ package api
 import (
 	"time"
 
-	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 )
 
 // checkView is a check as the API shows and accepts it: durations as
@@ -36,7 +36,7 @@ type instanceView struct {
 	StatusSince   time.Time         `json:"status_since"`
 	StatusOutput  string            `json:"status_output,omitempty"`
 	Check         *checkView        `json:"check,omitempty"`
-	Rectify       *fsm.Rectify      `json:"rectify,omitempty"`
+	Rectify       *catalog.Rectify  `json:"rectify,omitempty"`
 }
 
 func durString(d time.Duration) string {
@@ -46,7 +46,7 @@ func durString(d time.Duration) string {
 	return d.String()
 }
 
-func checkViewOf(c *fsm.Check) *checkView {
+func checkViewOf(c *catalog.Check) *checkView {
 	if c == nil {
 		return nil
 	}
@@ -57,7 +57,7 @@ func checkViewOf(c *fsm.Check) *checkView {
 	}
 }
 
-func viewOf(in fsm.Instance) instanceView {
+func viewOf(in catalog.Instance) instanceView {
 	v := instanceView{
 		ID: in.ID, Name: in.Name, Kind: in.Kind, Version: in.Version, Address: in.Address,
 		Tags: in.Tags, Meta: in.Meta, ChangeVersion: in.ChangeVersion,
@@ -73,12 +73,12 @@ func viewOf(in fsm.Instance) instanceView {
 		v.Meta = map[string]string{}
 	}
 	if v.Status == "" {
-		v.Status = fsm.StatusPassing
+		v.Status = catalog.StatusPassing
 	}
 	return v
 }
 
-func viewsOf(list []fsm.Instance) []instanceView {
+func viewsOf(list []catalog.Instance) []instanceView {
 	out := make([]instanceView, len(list))
 	for i, in := range list {
 		out[i] = viewOf(in)

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/custodes/custodes/fsm"
 )
 
 // Config holds everything one registry agent's cluster layer needs.
@@ -67,6 +69,10 @@ type Config struct {
 	ForwardInFlight int
 	ForwardTimeout  time.Duration
 
+	// FSM holds the limits the state machine's Validate applies to
+	// requests (the shortest check interval and deregister_after).
+	FSM fsm.Config
+
 	// Logger receives custodes' own lines and, through an hclog adapter,
 	// Raft's and memberlist's.
 	Logger *slog.Logger
@@ -98,6 +104,7 @@ func DefaultConfig() Config {
 		ApplyGroups:         1,
 		ForwardInFlight:     16,
 		ForwardTimeout:      15 * time.Second,
+		FSM:                 fsm.DefaultConfig(),
 	}
 }
 
@@ -160,6 +167,10 @@ func (c *Config) Validate() error {
 	}
 	if c.ProbeTimeout >= c.ProbeInterval {
 		errs = append(errs, errors.New("gossip probe timeout must be shorter than the probe interval"))
+	}
+	if c.FSM == (fsm.Config{}) {
+		// An unset Config would accept a check every nanosecond.
+		c.FSM = fsm.DefaultConfig()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

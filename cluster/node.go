@@ -77,7 +77,7 @@ func New(cfg Config) (*Node, error) {
 
 	n := &Node{
 		cfg:        cfg,
-		fsm:        fsm.New(),
+		fsm:        fsm.New(cfg.FSM),
 		readyCh:    make(chan struct{}),
 		verifyCh:   make(chan chan error, 1024),
 		shutdownCh: make(chan struct{}),

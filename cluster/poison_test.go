@@ -102,7 +102,7 @@ func TestPoisonNeverReachesTheLog(t *testing.T) {
 	bodies := poisonBodies()
 
 	// Client writes go on during the second round.
-	var written atomic.Int64
+	var written, tried atomic.Int64
 	stop := make(chan struct{})
 	var writers sync.WaitGroup
 	startWriters := func() {
@@ -117,6 +117,7 @@ func TestPoisonNeverReachesTheLog(t *testing.T) {
 					default:
 					}
 					body, _ := json.Marshal(map[string]string{"name": "good", "address": fmt.Sprintf("10.1.%d.%d:80", 2*w+i/250, i%250+1)})
+					tried.Add(1)
 					resp, err := client.Post(c.URL(w)+"/register", "application/json", bytes.NewReader(body))
 					if err == nil {
 						if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK {
@@ -192,8 +193,10 @@ func TestPoisonNeverReachesTheLog(t *testing.T) {
 		if got, _, _ := f.Service("poison", ""); len(got) != 0 {
 			t.Errorf("agent %d holds poison: %+v", i, got)
 		}
-		if good, _, _ := f.Service("good", ""); int64(len(good)) != written.Load() {
-			t.Errorf("agent %d holds %d good instances, %d were acknowledged", i, len(good), written.Load())
+		// Every acknowledged write is there; a write that failed (a 503
+		// "may or may not have been applied") may be too.
+		if good, _, _ := f.Service("good", ""); int64(len(good)) < written.Load() || int64(len(good)) > tried.Load() {
+			t.Errorf("agent %d holds %d good instances, %d were acknowledged of %d tried", i, len(good), written.Load(), tried.Load())
 		}
 	}
 }

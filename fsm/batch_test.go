@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"bytes"
+	"github.com/custodes/custodes/fsm/catalog"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -21,13 +22,13 @@ func mustEncode(tb testing.TB, typ MessageType, req any) []byte {
 // A batch entry applies its commands in order at its own index, and
 // answers each one.
 func TestBatchEntryAppliesEveryCommandAtItsIndex(t *testing.T) {
-	f := New()
+	f := New(DefaultConfig())
 	f.Apply(entry(t, 1, RegisterRequestType, reg("old", "web", "h:9")))
 	batch := EncodeBatch([][]byte{
 		mustEncode(t, RegisterRequestType, reg("a", "web", "h:1")),
 		mustEncode(t, RegisterRequestType, reg("b", "web", "h:2")),
-		mustEncode(t, DeregisterRequestType, &DeregisterRequest{ID: "missing"}),
-		mustEncode(t, UpdateInstanceRequestType, &UpdateInstanceRequest{ID: "a", Version: ptr("2"), Now: t0}),
+		mustEncode(t, DeregisterRequestType, &catalog.DeregisterRequest{ID: "missing"}),
+		mustEncode(t, UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: "a", Version: ptr("2"), Now: t0}),
 		mustEncode(t, RegisterRequestType, reg("c", "web", "h:2")), // b again: the same instance, unchanged
 	})
 	resp := f.Apply(&raft.Log{Index: 7, Term: 1, Type: raft.LogCommand, Data: batch})
@@ -35,13 +36,13 @@ func TestBatchEntryAppliesEveryCommandAtItsIndex(t *testing.T) {
 	if !ok || len(got) != 5 {
 		t.Fatalf("response %#v, want a BatchResponse of 5", resp)
 	}
-	want := []string{string(Created), string(Created), ErrNotFound.Error(), string(Changed), string(Unchanged)}
+	want := []string{string(catalog.Created), string(catalog.Created), ErrNotFound.Error(), string(catalog.Changed), string(catalog.Unchanged)}
 	for i, w := range want {
 		if outcome(got[i]) != w {
 			t.Errorf("command %d: %s, want %s", i, outcome(got[i]), w)
 		}
 	}
-	if r := got[0].(*Result); r.ID != "a" || r.Index != 7 {
+	if r := got[0].(*catalog.Result); r.ID != "a" || r.Index != 7 {
 		t.Errorf("first result %+v, want id a at index 7", r)
 	}
 	a, _ := f.Instance("a")
@@ -95,7 +96,7 @@ func TestApplyPanicsOnNestedBatch(t *testing.T) {
 			t.Fatal("no panic")
 		}
 	}()
-	New().Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: EncodeBatch([][]byte{inner})})
+	New(DefaultConfig()).Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: EncodeBatch([][]byte{inner})})
 }
 
 // pack rewrites a log so that runs of consecutive commands become batch
@@ -125,7 +126,7 @@ func TestBatchEntriesAreDeterministic(t *testing.T) {
 	logs := randomLog(t, seed, n)
 
 	// A batch of one command answers as the command alone.
-	plain, single := New(), New()
+	plain, single := New(DefaultConfig()), New(DefaultConfig())
 	for _, l := range logs {
 		want := plain.Apply(l)
 		if l.Type != raft.LogCommand {
@@ -144,7 +145,7 @@ func TestBatchEntriesAreDeterministic(t *testing.T) {
 	// Packed logs: entry by entry, in ApplyBatch chunks and from a halfway
 	// snapshot, every replica ends in the same state with the same answers.
 	packed := pack(logs, rand.New(rand.NewPCG(seed, 2)))
-	one, chunked, restored := New(), New(), New()
+	one, chunked, restored := New(DefaultConfig()), New(DefaultConfig()), New(DefaultConfig())
 	var oneResp, chunkResp []any
 	var mid []byte
 	for i, l := range packed {

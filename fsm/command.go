@@ -1,25 +1,33 @@
 package fsm
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
+
+	"github.com/custodes/custodes/fsm/catalog"
 )
 
 // MessageType tags every command in the Raft log. The numbers are part of
-// the on-disk format: append new types at the end, never renumber.
+// the on-disk format: append new types at the end, never renumber. This
+// block is the one list of them.
 type MessageType uint8
 
 const (
 	// RegisterRequestType creates an instance or updates the one with the
-	// same (name, address).
+	// same (name, address). Body: catalog.RegisterRequest.
 	RegisterRequestType MessageType = 0
 	// UpdateInstanceRequestType changes some fields of an instance by id.
+	// Body: catalog.UpdateInstanceRequest.
 	UpdateInstanceRequestType MessageType = 1
 	// DeregisterRequestType removes an instance by id.
+	// Body: catalog.DeregisterRequest.
 	DeregisterRequestType MessageType = 2
 	// SetStatusRequestType records a health transition (passing/critical).
+	// Body: catalog.SetStatusRequest.
 	SetStatusRequestType MessageType = 3
 	// BatchRequestType carries several commands in one log entry, applied
 	// in order at the entry's index (see batch.go). The leader groups
@@ -27,8 +35,18 @@ const (
 	// entry instead of many.
 	BatchRequestType MessageType = 4
 	// 5..31 are reserved for the registry; 32.. for the distributed file
-	// system's index.
+	// system's index (the directory).
 )
+
+// commands is the dispatch table: each type's request, the table function
+// that applies it, and its boundary checks. Adding a table means adding
+// its types above and its entries here.
+var commands = map[MessageType]command{
+	RegisterRequestType:       catalogCommand((*catalog.Table).Register, nil),
+	UpdateInstanceRequestType: catalogCommand((*catalog.Table).UpdateInstance, func(r *catalog.UpdateInstanceRequest) string { return r.ID }),
+	DeregisterRequestType:     catalogCommand((*catalog.Table).Deregister, func(r *catalog.DeregisterRequest) string { return r.ID }),
+	SetStatusRequestType:      catalogCommand((*catalog.Table).SetStatus, func(r *catalog.SetStatusRequest) string { return r.ID }),
+}
 
 func (t MessageType) String() string {
 	switch t {
@@ -46,99 +64,21 @@ func (t MessageType) String() string {
 	return fmt.Sprintf("unknown(%d)", uint8(t))
 }
 
-// Sentinel business errors returned as Apply responses.
-var (
-	// ErrNotFound: the command names an instance that does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrConflict: the command would make two instances share (name, address).
-	ErrConflict = errors.New("conflict")
-	// ErrInvalidStatus: a status other than passing or critical.
-	ErrInvalidStatus = errors.New("invalid status")
-)
-
-// RegisterRequest registers one instance. ID and Now are stamped by the
-// proposer; ID is used only when the (Name, Address) pair is new.
-type RegisterRequest struct {
-	ID      string            `json:"id"`
-	Name    string            `json:"name"`
-	Address string            `json:"address"`
-	Version string            `json:"version,omitempty"`
-	Kind    string            `json:"kind,omitempty"`
-	Tags    []string          `json:"tags,omitempty"`
-	Meta    map[string]string `json:"meta,omitempty"`
-	Check   *Check            `json:"check,omitempty"`
-	Rectify *Rectify          `json:"rectify,omitempty"`
-	Now     time.Time         `json:"now"`
+// command is one dispatch table entry. apply runs under the FSM's write
+// lock, precheck under at least its read lock.
+type command struct {
+	newRequest func() any
+	apply      func(f *FSM, index uint64, req any) (any, []Event)
+	validate   func(f *FSM, req any) error
+	precheck   func(f *FSM, req any) error
+	newResult  func() any
 }
 
-// Check says how an instance's health is watched: an HTTP poll, or a TTL
-// the instance must keep renewing with heartbeats. Durations are
-// nanoseconds in the log; the API speaks strings such as "10s".
-type Check struct {
-	HTTP                   string        `json:"http,omitempty"`
-	Interval               time.Duration `json:"interval,omitempty"`
-	Timeout                time.Duration `json:"timeout,omitempty"`
-	FailuresBeforeCritical int           `json:"failures_before_critical,omitempty"`
-	SuccessesBeforePassing int           `json:"successes_before_passing,omitempty"`
-	DeregisterAfter        time.Duration `json:"deregister_after,omitempty"`
-	TTL                    time.Duration `json:"ttl,omitempty"`
-}
-
-// Rectify names the webhook the leader calls when the instance turns
-// critical, so an operator's restarter can act.
-type Rectify struct {
-	URL string `json:"url"`
-}
-
-// Health statuses.
-const (
-	StatusPassing  = "passing"
-	StatusCritical = "critical"
-)
-
-// SetStatusRequest records that instance ID turned Status at Now.
-type SetStatusRequest struct {
-	ID     string    `json:"id"`
-	Status string    `json:"status"`
-	Output string    `json:"output,omitempty"`
-	Now    time.Time `json:"now"`
-}
-
-// UpdateInstanceRequest changes the fields that are set (non-nil).
-type UpdateInstanceRequest struct {
-	ID      string             `json:"id"`
-	Version *string            `json:"version,omitempty"`
-	Kind    *string            `json:"kind,omitempty"`
-	Address *string            `json:"address,omitempty"`
-	Tags    *[]string          `json:"tags,omitempty"`
-	Meta    *map[string]string `json:"meta,omitempty"`
-	Now     time.Time          `json:"now"`
-}
-
-// DeregisterRequest removes the instance with ID.
-type DeregisterRequest struct {
-	ID string `json:"id"`
-}
-
-// Change says what a command did to an instance.
-type Change string
-
-const (
-	Created   Change = "created"
-	Unchanged Change = "unchanged"
-	Changed   Change = "changed"
-	Removed   Change = "removed"
-	// Passing and Critical are the changes a SetStatusRequest makes.
-	Passing  Change = StatusPassing
-	Critical Change = StatusCritical
-)
-
-// Result is the successful response of a catalog command.
-type Result struct {
-	ID            string `json:"id"`
-	Change        Change `json:"change"`
-	ChangeVersion uint64 `json:"change_version,omitempty"`
-	Index         uint64 `json:"index"`
+// Stamper is implemented by requests carrying values only the leader
+// decides (ids, times): Apply must never read a clock or draw a random
+// number, so the proposer stamps them into the command.
+type Stamper interface {
+	Stamp(now time.Time, newID func() string)
 }
 
 // Encode turns a command into a log entry body: the type byte, then JSON.
@@ -160,22 +100,101 @@ func decode(data []byte) (MessageType, []byte, error) {
 	return MessageType(data[0]), data[1:], nil
 }
 
-// newRequest returns an empty request of type t, or nil if t is unknown.
-func newRequest(t MessageType) any {
-	switch t {
-	case RegisterRequestType:
-		return new(RegisterRequest)
-	case UpdateInstanceRequestType:
-		return new(UpdateInstanceRequest)
-	case DeregisterRequestType:
-		return new(DeregisterRequest)
-	case SetStatusRequestType:
-		return new(SetStatusRequest)
+// DecodeCommand decodes one encoded command (type byte + JSON, as Encode
+// makes it) strictly: unknown fields, trailing data, wrong JSON types,
+// empty input, unknown types and batch entries are all errors (wrapping
+// ErrInvalid). It returns a pointer to the typed request, e.g.
+// *catalog.RegisterRequest. Apply itself decodes leniently, as old logs
+// must keep decoding; this is the stricter check for what comes from the
+// network.
+func DecodeCommand(data []byte) (MessageType, any, error) {
+	t, body, err := decode(data)
+	if err != nil {
+		return 0, nil, invalid(err)
 	}
-	return nil
+	if t == BatchRequestType {
+		return t, nil, invalid(errors.New("a batch is not a command: propose its commands one by one"))
+	}
+	cmd, ok := commands[t]
+	if !ok {
+		return t, nil, invalid(fmt.Errorf("unknown message type %d", uint8(t)))
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return t, nil, invalid(fmt.Errorf("%s: body must be a JSON object", t))
+	}
+	req := cmd.newRequest()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(req); err != nil {
+		return t, nil, invalid(fmt.Errorf("%s: %w", t, err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return t, nil, invalid(fmt.Errorf("%s: data after the JSON object", t))
+	}
+	return t, req, nil
 }
 
-// ValidateEncoded checks that data is a command Apply can decode. Anything
+// ValidateCommand is DecodeCommand followed by Validate: the boundary
+// check for any single command that arrives from the network.
+func (f *FSM) ValidateCommand(data []byte) (MessageType, any, error) {
+	t, req, err := DecodeCommand(data)
+	if err != nil {
+		return t, nil, err
+	}
+	if err := f.Validate(t, req); err != nil {
+		return t, nil, err
+	}
+	return t, req, nil
+}
+
+// Validate checks a typed request exactly as the public API checks a
+// client's request (same rules, same messages), with the limits from
+// Config. Errors satisfy errors.Is(err, ErrInvalid) and their Error() is
+// the client-facing message. req must be the type DecodeCommand returns
+// for t.
+func (f *FSM) Validate(t MessageType, req any) error {
+	cmd, ok := commands[t]
+	if !ok {
+		return invalid(fmt.Errorf("unknown message type %d", uint8(t)))
+	}
+	return cmd.validate(f, req)
+}
+
+// Precheck answers, from the current state, what would certainly fail, so
+// that no Raft entry is appended for it: an update-instance, deregister or
+// set-status of an id the state does not hold is ErrNotFound. A nil answer
+// promises nothing (the state may change before the entry applies).
+func (f *FSM) Precheck(t MessageType, req any) error {
+	cmd, ok := commands[t]
+	if !ok {
+		return invalid(fmt.Errorf("unknown message type %d", uint8(t)))
+	}
+	if cmd.precheck == nil {
+		return nil
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return cmd.precheck(f, req)
+}
+
+// DecodeResult decodes a command's successful response as sent over the
+// wire (JSON) into the type Apply returns for t (*catalog.Result for the
+// catalog's commands).
+func DecodeResult(t MessageType, data []byte) (any, error) {
+	cmd, ok := commands[t]
+	if !ok {
+		return nil, fmt.Errorf("decode result: unknown message type %d", uint8(t))
+	}
+	res := cmd.newResult()
+	if err := json.Unmarshal(data, res); err != nil {
+		return nil, fmt.Errorf("decode %s result: %w", t, err)
+	}
+	return res, nil
+}
+
+// ValidateEncoded checks that data is an entry Apply can decode (a command
+// or a batch of them), with Apply's own lenient decoding. Anything
 // proposed from outside the process must pass it first: Apply panics on an
 // entry it cannot decode, on every replica.
 func ValidateEncoded(data []byte) error {
@@ -198,11 +217,11 @@ func ValidateEncoded(data []byte) error {
 		}
 		return nil
 	}
-	req := newRequest(t)
-	if req == nil {
+	cmd, ok := commands[t]
+	if !ok {
 		return fmt.Errorf("unknown message type %d", uint8(t))
 	}
-	if err := json.Unmarshal(body, req); err != nil {
+	if err := json.Unmarshal(body, cmd.newRequest()); err != nil {
 		return fmt.Errorf("%s: %w", t, err)
 	}
 	return nil

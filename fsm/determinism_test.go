@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"fmt"
+	"github.com/custodes/custodes/fsm/catalog"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -21,14 +22,14 @@ func randomLog(tb testing.TB, seed uint64, n int) []*raft.Log {
 	names := []string{"web", "api", "db"}
 	addrs := []string{"h:1", "h:2", "h:3", "h:4", "h:5", "h:6"}
 	versions := []string{"", "v1", "v2"}
-	kinds := []string{"", DefaultKind, "sidecar"}
+	kinds := []string{"", catalog.DefaultKind, "sidecar"}
 	tagSets := [][]string{nil, {}, {"a"}, {"a", "b"}, {"b", "a"}}
 	metas := []map[string]string{nil, {}, {"zone": "x"}, {"zone": "y", "rack": "1"}}
-	checks := []*Check{nil, {TTL: time.Second}, {HTTP: "http://h/", Interval: time.Second}}
-	statuses := []string{StatusPassing, StatusCritical, StatusCritical, "bogus"}
+	checks := []*catalog.Check{nil, {TTL: time.Second}, {HTTP: "http://h/", Interval: time.Second}}
+	statuses := []string{catalog.StatusPassing, catalog.StatusCritical, catalog.StatusCritical, "bogus"}
 	// A scratch replica tells the generator which ids are live, so most
 	// commands hit an instance and some deliberately miss.
-	scratch := New()
+	scratch := New(DefaultConfig())
 	id := func() string {
 		live := scratch.Instances()
 		if len(live) == 0 || rng.IntN(8) == 0 {
@@ -57,11 +58,11 @@ func randomLog(tb testing.TB, seed uint64, n int) []*raft.Log {
 			case 1:
 				newID = id()
 			}
-			typ, req = RegisterRequestType, &RegisterRequest{ID: newID, Name: pick(rng, names), Address: pick(rng, addrs),
+			typ, req = RegisterRequestType, &catalog.RegisterRequest{ID: newID, Name: pick(rng, names), Address: pick(rng, addrs),
 				Version: pick(rng, versions), Kind: pick(rng, kinds), Tags: pick(rng, tagSets), Meta: pick(rng, metas),
 				Check: pick(rng, checks), Now: now}
 		case r < 14:
-			u := &UpdateInstanceRequest{ID: id(), Now: now}
+			u := &catalog.UpdateInstanceRequest{ID: id(), Now: now}
 			if rng.IntN(2) == 0 {
 				u.Version = ptr(pick(rng, versions))
 			}
@@ -79,9 +80,9 @@ func randomLog(tb testing.TB, seed uint64, n int) []*raft.Log {
 			}
 			typ, req = UpdateInstanceRequestType, u
 		case r < 17:
-			typ, req = SetStatusRequestType, &SetStatusRequest{ID: id(), Status: pick(rng, statuses), Output: fmt.Sprint(i), Now: now}
+			typ, req = SetStatusRequestType, &catalog.SetStatusRequest{ID: id(), Status: pick(rng, statuses), Output: fmt.Sprint(i), Now: now}
 		default:
-			typ, req = DeregisterRequestType, &DeregisterRequest{ID: id()}
+			typ, req = DeregisterRequestType, &catalog.DeregisterRequest{ID: id()}
 		}
 		logs = append(logs, entry(tb, index, typ, req))
 		scratch.Apply(logs[len(logs)-1])
@@ -90,7 +91,7 @@ func randomLog(tb testing.TB, seed uint64, n int) []*raft.Log {
 }
 
 func outcome(resp any) string {
-	if r, ok := resp.(*Result); ok {
+	if r, ok := resp.(*catalog.Result); ok {
 		return string(r.Change)
 	}
 	if err, ok := resp.(error); ok {
@@ -107,7 +108,7 @@ func TestDeterminism(t *testing.T) {
 	}
 
 	// One replica applies entry by entry and is snapshotted halfway.
-	one := New()
+	one := New(DefaultConfig())
 	oneResp := make([]any, 0, n)
 	var mid []byte
 	for i, l := range logs {
@@ -118,7 +119,7 @@ func TestDeterminism(t *testing.T) {
 	}
 
 	// Another applies the same log in batches of random sizes.
-	batched := New()
+	batched := New(DefaultConfig())
 	var batchResp []any
 	chunks := rand.New(rand.NewPCG(seed, 1))
 	for rest := logs; len(rest) > 0; {
@@ -128,7 +129,7 @@ func TestDeterminism(t *testing.T) {
 	}
 
 	// A third restores the halfway snapshot and applies the rest.
-	restored := New()
+	restored := New(DefaultConfig())
 	if err := restore(restored, mid); err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +149,8 @@ func TestDeterminism(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes: %v", counts)
-	for _, want := range []string{string(Created), string(Unchanged), string(Changed), string(Removed),
-		string(Passing), string(Critical), ErrNotFound.Error(), ErrConflict.Error(), ErrInvalidStatus.Error(), "<nil>"} {
+	for _, want := range []string{string(catalog.Created), string(catalog.Unchanged), string(catalog.Changed), string(catalog.Removed),
+		string(catalog.Passing), string(catalog.Critical), ErrNotFound.Error(), ErrConflict.Error(), ErrInvalidStatus.Error(), "<nil>"} {
 		if counts[want] < 3 {
 			t.Errorf("only %d %q outcomes: the log does not exercise it", counts[want], want)
 		}

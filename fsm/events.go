@@ -1,19 +1,65 @@
 package fsm
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
 	"github.com/hashicorp/raft"
 )
 
+// EventType names what an event records. Tables choose their own (the
+// catalog's are registered, changed, removed, passing and critical);
+// fsm's own is membership.
+type EventType string
+
+// EventMembership is a Raft configuration change.
+const EventMembership EventType = "membership"
+
 // Event is one change to the replicated state, stamped with the Raft index
 // of the entry that made it. Events are derived from the log alone, so
-// every replica produces the same ones.
+// every replica produces the same ones. fsm does not know the payloads:
+// each table chooses its payload type, the JSON field that carries it, and
+// the watch key a change wakes.
 type Event struct {
-	Index uint64 `json:"index"`
-	// Type is registered, changed, removed, passing, critical, or
-	// membership (a Raft configuration change).
-	Type     string        `json:"type"`
-	Instance *Instance     `json:"instance,omitempty"`
-	Servers  []EventServer `json:"servers,omitempty"`
+	Index uint64
+	Type  EventType
+	// Key is the watch woken by this change ("" wakes none), e.g.
+	// "service/web".
+	Key string
+	// Field is the JSON field name of Payload, e.g. "instance".
+	Field string
+	// Payload is what changed, e.g. a *catalog.Instance; readers take it
+	// with a type assertion. Nil for none.
+	Payload any
+}
+
+// MarshalJSON writes {"index":..,"type":..,FIELD:PAYLOAD}, the payload
+// left out when nil, as the stream has always shown events.
+func (e Event) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"index":%d,"type":`, e.Index)
+	t, err := json.Marshal(string(e.Type))
+	if err != nil {
+		return nil, err
+	}
+	b.Write(t)
+	if e.Payload != nil && e.Field != "" {
+		f, err := json.Marshal(e.Field)
+		if err != nil {
+			return nil, err
+		}
+		p, err := json.Marshal(e.Payload)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteByte(',')
+		b.Write(f)
+		b.WriteByte(':')
+		b.Write(p)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // EventServer is one server of a membership event's configuration.
@@ -23,28 +69,24 @@ type EventServer struct {
 	Suffrage string `json:"suffrage"`
 }
 
-// Event types besides the instance changes.
-const (
-	EventRegistered = "registered"
-	EventMembership = "membership"
-)
+// Servers returns a membership event's configuration (nil for others).
+func (e Event) Servers() []EventServer {
+	s, _ := e.Payload.([]EventServer)
+	return s
+}
 
 // eventRingSize bounds the events kept in memory for streams to catch up.
 const eventRingSize = 4096
 
-func instanceEvent(index uint64, change Change, inst *Instance) Event {
-	t := string(change)
-	if change == Created {
-		t = EventRegistered
-	}
-	return Event{Index: index, Type: t, Instance: inst}
-}
-
 func membershipEvent(l *raft.Log) Event {
 	cfg := raft.DecodeConfiguration(l.Data)
 	ev := Event{Index: l.Index, Type: EventMembership}
+	var servers []EventServer
 	for _, s := range cfg.Servers {
-		ev.Servers = append(ev.Servers, EventServer{ID: string(s.ID), Address: string(s.Address), Suffrage: s.Suffrage.String()})
+		servers = append(servers, EventServer{ID: string(s.ID), Address: string(s.Address), Suffrage: s.Suffrage.String()})
+	}
+	if len(servers) > 0 { // as "omitempty" did
+		ev.Field, ev.Payload = "servers", servers
 	}
 	return ev
 }

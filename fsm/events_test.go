@@ -1,6 +1,8 @@
 package fsm
 
 import (
+	"encoding/json"
+	"github.com/custodes/custodes/fsm/catalog"
 	"reflect"
 	"slices"
 	"testing"
@@ -11,9 +13,9 @@ import (
 func eventKeys(evs []Event) []string {
 	out := []string{}
 	for _, ev := range evs {
-		key := ev.Type
-		if ev.Instance != nil {
-			key += ":" + ev.Instance.ID
+		key := string(ev.Type)
+		if inst, ok := ev.Payload.(*catalog.Instance); ok {
+			key += ":" + inst.ID
 		}
 		out = append(out, key)
 	}
@@ -43,16 +45,16 @@ func TestEvents(t *testing.T) {
 		t.Errorf("event indexes = %v", got)
 	}
 	wantServers := []EventServer{{"n1", "10.0.0.1:7000", "Voter"}, {"n2", "10.0.0.2:7000", "Nonvoter"}}
-	if got := evs[len(evs)-1].Servers; !reflect.DeepEqual(got, wantServers) {
+	if got := evs[len(evs)-1].Servers(); !reflect.DeepEqual(got, wantServers) {
 		t.Errorf("membership servers = %+v, want %+v", got, wantServers)
 	}
-	if b := evs[7].Instance; b.Status != StatusCritical || b.StatusOutput != "down" || b.Address != "h:3" {
+	if b := evs[7].Payload.(*catalog.Instance); b.Status != catalog.StatusCritical || b.StatusOutput != "down" || b.Address != "h:3" {
 		t.Errorf("critical event instance = %+v", b)
 	}
 	if tail, _, _ := h.fsm.Events(9); !slices.Equal(eventIndexes(tail), []uint64{10, 12}) {
 		t.Errorf("Events(9) = %v", eventIndexes(tail))
 	}
-	h.apply(DeregisterRequestType, &DeregisterRequest{ID: "a"})
+	h.apply(DeregisterRequestType, &catalog.DeregisterRequest{ID: "a"})
 	if !isClosed(more) {
 		t.Error("Events channel not closed by a later apply")
 	}
@@ -82,7 +84,7 @@ func TestEventRingEvictionAndRestore(t *testing.T) {
 	}
 
 	data := persist(t, h.fsm)
-	f := New()
+	f := New(DefaultConfig())
 	f.Apply(entry(t, 1, RegisterRequestType, reg("x", "web", "h:x")))
 	if err := restore(f, data); err != nil {
 		t.Fatal(err)
@@ -105,7 +107,7 @@ func TestEventsInLogOrderWithinBatch(t *testing.T) {
 			entry(t, 3, RegisterRequestType, reg("b", "web", "h:2")),
 		}
 	}
-	one, batch := New(), New()
+	one, batch := New(DefaultConfig()), New(DefaultConfig())
 	for _, l := range logs() {
 		one.Apply(l)
 	}
@@ -118,12 +120,44 @@ func TestEventsInLogOrderWithinBatch(t *testing.T) {
 
 	// The consequence: after evicting 2 then 1 the floor drops to 1, so a
 	// reader resuming after 1 is told there is no gap but never sees 2.
-	small := New()
+	small := New(DefaultConfig())
 	small.events = newEventRing(3)
 	small.ApplyBatch(logs())
-	small.Apply(entry(t, 4, DeregisterRequestType, &DeregisterRequest{ID: "a"}))
-	small.Apply(entry(t, 5, DeregisterRequestType, &DeregisterRequest{ID: "b"}))
+	small.Apply(entry(t, 4, DeregisterRequestType, &catalog.DeregisterRequest{ID: "a"}))
+	small.Apply(entry(t, 5, DeregisterRequestType, &catalog.DeregisterRequest{ID: "b"}))
 	if evs, gap, _ := small.Events(1); !gap && !slices.Contains(eventIndexes(evs), 2) {
 		t.Errorf("Events(1) = %v with no gap: event 2 lost silently", eventIndexes(evs))
+	}
+}
+
+// Events marshal as they did when Event had Instance and Servers fields:
+// {"index","type"} plus the payload under its table's field, if any.
+func TestEventJSON(t *testing.T) {
+	type oldEvent struct {
+		Index    uint64            `json:"index"`
+		Type     string            `json:"type"`
+		Instance *catalog.Instance `json:"instance,omitempty"`
+		Servers  []EventServer     `json:"servers,omitempty"`
+	}
+	h := newHarness(t)
+	populate(h)
+	h.index++
+	h.fsm.Apply(&raft.Log{Index: h.index, Type: raft.LogConfiguration, Data: raft.EncodeConfiguration(testConfiguration)})
+	h.index++
+	h.fsm.Apply(&raft.Log{Index: h.index, Type: raft.LogConfiguration, Data: raft.EncodeConfiguration(raft.Configuration{})})
+	evs, _, _ := h.fsm.Events(0)
+	for _, ev := range evs {
+		old := oldEvent{Index: ev.Index, Type: string(ev.Type), Servers: ev.Servers()}
+		if inst, ok := ev.Payload.(*catalog.Instance); ok {
+			old.Instance = inst
+		}
+		want, _ := json.Marshal(old)
+		got, err := json.Marshal(ev)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("event %d %s:\n got %s (%v)\nwant %s", ev.Index, ev.Type, got, err, want)
+		}
+	}
+	if evs[0].Key != "service/web" || evs[len(evs)-1].Key != "" {
+		t.Errorf("watch keys %q, %q", evs[0].Key, evs[len(evs)-1].Key)
 	}
 }

@@ -4,21 +4,34 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"sync"
+	"time"
 
+	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/hashicorp/raft"
 )
 
-// handler applies one decoded command at a log index and returns the
-// response plus the events it caused (which also say whose watchers wake).
-type handler func(index uint64, body []byte) (any, []Event)
+// Config holds the limits Validate applies to requests. They bound what a
+// client may ask for (a check every millisecond would overload the
+// checkers); tests lower them.
+type Config struct {
+	// MinCheckInterval is the shortest check interval or ttl accepted.
+	MinCheckInterval time.Duration
+	// MinDeregisterAfter is the shortest deregister_after accepted.
+	MinDeregisterAfter time.Duration
+}
+
+// DefaultConfig returns the production limits.
+func DefaultConfig() Config {
+	return Config{MinCheckInterval: time.Second, MinDeregisterAfter: time.Minute}
+}
 
 // FSM is the replicated state machine. Apply runs on Raft's FSM goroutine;
 // readers (HTTP handlers on any agent) take the read lock.
 type FSM struct {
 	mu      sync.RWMutex
-	catalog *catalog
+	catalog *catalog.Table
+	limits  catalog.Limits
 	// applied is the index of the last command applied (or restored). Raft
 	// does not hand no-op and barrier entries to the FSM, so reads that must
 	// include a given write wait on this index, never on Raft's own.
@@ -26,11 +39,10 @@ type FSM struct {
 
 	// appliedCh is closed and replaced each time applied advances.
 	appliedCh chan struct{}
-	// watches holds one channel per service name, closed on its next change.
+	// watches holds one channel per watch key (a table's choice, such as
+	// "service/web"), closed on the key's next change.
 	watches map[string]chan struct{}
 	events  *eventRing
-
-	handlers map[MessageType]handler
 }
 
 var (
@@ -38,32 +50,14 @@ var (
 	_ raft.BatchingFSM = (*FSM)(nil)
 )
 
-// New returns an empty state machine.
-func New() *FSM {
-	f := &FSM{
-		catalog:   newCatalog(),
+// New returns an empty state machine whose Validate applies cfg's limits.
+func New(cfg Config) *FSM {
+	return &FSM{
+		catalog:   catalog.New(),
+		limits:    catalog.Limits{MinCheckInterval: cfg.MinCheckInterval, MinDeregisterAfter: cfg.MinDeregisterAfter},
 		appliedCh: make(chan struct{}),
 		watches:   map[string]chan struct{}{},
 		events:    newEventRing(eventRingSize),
-	}
-	f.handlers = map[MessageType]handler{
-		RegisterRequestType:       decodeInto(func(i uint64, r *RegisterRequest) (any, []Event) { return f.catalog.register(i, r) }),
-		UpdateInstanceRequestType: decodeInto(func(i uint64, r *UpdateInstanceRequest) (any, []Event) { return f.catalog.update(i, r) }),
-		DeregisterRequestType:     decodeInto(func(i uint64, r *DeregisterRequest) (any, []Event) { return f.catalog.deregister(i, r) }),
-		SetStatusRequestType:      decodeInto(func(i uint64, r *SetStatusRequest) (any, []Event) { return f.catalog.setStatus(i, r) }),
-	}
-	return f
-}
-
-// decodeInto adapts a typed command function to a handler. A body that does
-// not decode is a corrupt log: panic rather than let replicas diverge.
-func decodeInto[T any](fn func(uint64, *T) (any, []Event)) handler {
-	return func(index uint64, body []byte) (any, []Event) {
-		req := new(T)
-		if err := json.Unmarshal(body, req); err != nil {
-			panic(fmt.Sprintf("fsm: cannot decode %T at index %d: %v", req, index, err))
-		}
-		return fn(index, req)
 	}
 }
 
@@ -81,7 +75,6 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	for i, l := range logs {
 		if l.Type == raft.LogConfiguration {
 			f.events.add(membershipEvent(l))
-			touched = append(touched, Event{})
 			continue
 		}
 		if l.Type != raft.LogCommand {
@@ -107,12 +100,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		f.applied = l.Index
 	}
 	for _, ev := range touched {
-		if ev.Instance == nil {
-			continue
-		}
-		if ch, ok := f.watches[ev.Instance.Name]; ok {
+		if ch, ok := f.watches[ev.Key]; ok && ev.Key != "" {
 			close(ch)
-			delete(f.watches, ev.Instance.Name)
+			delete(f.watches, ev.Key)
 		}
 	}
 	close(f.appliedCh)
@@ -122,17 +112,22 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 }
 
 // applyCommand applies one encoded command (not a batch) at index, records
-// its events in log order, and appends them to touched.
+// its events in log order, and appends them to touched. A body that does
+// not decode is a corrupt log: panic rather than let replicas diverge.
 func (f *FSM) applyCommand(index uint64, data []byte, touched []Event) (any, []Event) {
 	t, body, err := decode(data)
 	if err != nil {
 		panic(fmt.Sprintf("fsm: index %d: %v", index, err))
 	}
-	h, ok := f.handlers[t]
+	cmd, ok := commands[t]
 	if !ok {
 		panic(fmt.Sprintf("fsm: index %d: unknown message type %s", index, t))
 	}
-	resp, evs := h(index, body)
+	req := cmd.newRequest()
+	if err := json.Unmarshal(body, req); err != nil {
+		panic(fmt.Sprintf("fsm: cannot decode %T at index %d: %v", req, index, err))
+	}
+	resp, evs := cmd.apply(f, index, req)
 	for _, ev := range evs {
 		f.events.add(ev) // in log order, whatever the batching
 	}
@@ -163,66 +158,15 @@ func (f *FSM) WaitForIndex(ctx context.Context, index uint64) error {
 	}
 }
 
-// Service returns copies of name's instances (of one version, if given),
-// the index of the service's last change, and a channel closed at its next
-// change: the three things a blocking query needs, read atomically.
-func (f *FSM) Service(name, version string) ([]Instance, uint64, <-chan struct{}) {
-	f.mu.Lock() // a write lock: it may create the watch channel
-	defer f.mu.Unlock()
-	list := f.catalog.service(name, version)
-	out := make([]Instance, len(list))
-	for i, inst := range list {
-		out[i] = inst.clone()
-	}
-	ch, ok := f.watches[name]
+// watch returns the channel closed at key's next change. The caller holds
+// the write lock when the channel may not exist yet.
+func (f *FSM) watch(key string) chan struct{} {
+	ch, ok := f.watches[key]
 	if !ok {
 		ch = make(chan struct{})
-		f.watches[name] = ch
+		f.watches[key] = ch
 	}
-	return out, f.catalog.serviceIndex[name], ch
-}
-
-// ServiceNames returns every service with at least one instance, sorted.
-func (f *FSM) ServiceNames() []string {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.catalog.names()
-}
-
-// Instance returns the instance with id.
-func (f *FSM) Instance(id string) (Instance, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	inst, ok := f.catalog.instances[id]
-	if !ok {
-		return Instance{}, false
-	}
-	return inst.clone(), true
-}
-
-// Instances returns every instance, ordered by id.
-func (f *FSM) Instances() []Instance {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	out := make([]Instance, 0, len(f.catalog.instances))
-	for _, inst := range f.catalog.instances {
-		out = append(out, inst.clone())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-// CheckedInstances returns every instance that carries a check, ordered
-// by id; it costs O(checked instances), not O(catalog).
-func (f *FSM) CheckedInstances() []Instance {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	out := make([]Instance, 0, len(f.catalog.checked))
-	for id := range f.catalog.checked {
-		out = append(out, f.catalog.instances[id].clone())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return ch
 }
 
 // Events returns the retained events after index, whether some may be
@@ -233,17 +177,7 @@ func (f *FSM) Events(after uint64) ([]Event, bool, <-chan struct{}) {
 	defer f.mu.RUnlock()
 	evs, gap := f.events.since(after)
 	for i := range evs {
-		if evs[i].Instance != nil {
-			c := evs[i].Instance.clone()
-			evs[i].Instance = &c
-		}
+		evs[i].Payload = clonePayload(evs[i].Payload)
 	}
 	return evs, gap, f.appliedCh
-}
-
-// Len returns the number of instances.
-func (f *FSM) Len() int {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return len(f.catalog.instances)
 }

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"github.com/custodes/custodes/fsm/catalog"
 	"maps"
 	"reflect"
 	"slices"
@@ -39,7 +40,7 @@ type harness struct {
 	index uint64
 }
 
-func newHarness(tb testing.TB) *harness { return &harness{tb: tb, fsm: New()} }
+func newHarness(tb testing.TB) *harness { return &harness{tb: tb, fsm: New(DefaultConfig())} }
 
 func (h *harness) apply(typ MessageType, req any) any {
 	h.tb.Helper()
@@ -47,18 +48,18 @@ func (h *harness) apply(typ MessageType, req any) any {
 	return h.fsm.Apply(entry(h.tb, h.index, typ, req))
 }
 
-func (h *harness) mustResult(typ MessageType, req any) *Result {
+func (h *harness) mustResult(typ MessageType, req any) *catalog.Result {
 	h.tb.Helper()
 	resp := h.apply(typ, req)
-	r, ok := resp.(*Result)
+	r, ok := resp.(*catalog.Result)
 	if !ok {
 		h.tb.Fatalf("apply %s %+v at %d: got %#v, want *Result", typ, req, h.index, resp)
 	}
 	return r
 }
 
-func reg(id, name, addr string) *RegisterRequest {
-	return &RegisterRequest{ID: id, Name: name, Address: addr, Now: t0}
+func reg(id, name, addr string) *catalog.RegisterRequest {
+	return &catalog.RegisterRequest{ID: id, Name: name, Address: addr, Now: t0}
 }
 
 // spec is the part of an instance the commands set directly.
@@ -66,11 +67,11 @@ type spec struct {
 	Name, Kind, Version, Address string
 	Tags                         []string
 	Meta                         map[string]string
-	Check                        *Check
-	Rectify                      *Rectify
+	Check                        *catalog.Check
+	Rectify                      *catalog.Rectify
 }
 
-func specOf(i Instance) spec {
+func specOf(i catalog.Instance) spec {
 	return spec{i.Name, i.Kind, i.Version, i.Address, i.Tags, i.Meta, i.Check, i.Rectify}
 }
 
@@ -110,7 +111,7 @@ func TestApplyPanicsOnUndecodableEntry(t *testing.T) {
 				t.Errorf("ValidateEncoded(%q) = nil, but Apply panics on it", tc.data)
 			}
 			for _, batch := range []bool{false, true} {
-				f := New() // a panicking Apply leaves the FSM unusable
+				f := New(DefaultConfig()) // a panicking Apply leaves the FSM unusable
 				func() {
 					defer func() {
 						if recover() == nil {
@@ -130,7 +131,7 @@ func TestApplyPanicsOnUndecodableEntry(t *testing.T) {
 }
 
 func TestApplyBatchSkipsNonCommandEntries(t *testing.T) {
-	f := New()
+	f := New(DefaultConfig())
 	_, _, webCh := f.Service("web", "")
 	other := func(i uint64, typ raft.LogType) *raft.Log {
 		if typ == raft.LogConfiguration {
@@ -142,14 +143,14 @@ func TestApplyBatchSkipsNonCommandEntries(t *testing.T) {
 		entry(t, 1, RegisterRequestType, reg("a", "web", "10.0.0.1:80")),
 		other(2, raft.LogConfiguration),
 		entry(t, 3, RegisterRequestType, reg("b", "web", "10.0.0.2:80")),
-		entry(t, 4, DeregisterRequestType, &DeregisterRequest{ID: "zz"}),
+		entry(t, 4, DeregisterRequestType, &catalog.DeregisterRequest{ID: "zz"}),
 		other(5, raft.LogNoop),
 		other(6, raft.LogBarrier),
 	}
 	got := f.ApplyBatch(logs)
 	want := []any{
-		&Result{ID: "a", Change: Created, ChangeVersion: 1, Index: 1}, nil,
-		&Result{ID: "b", Change: Created, ChangeVersion: 1, Index: 3}, ErrNotFound, nil, nil,
+		&catalog.Result{ID: "a", Change: catalog.Created, ChangeVersion: 1, Index: 1}, nil,
+		&catalog.Result{ID: "b", Change: catalog.Created, ChangeVersion: 1, Index: 3}, ErrNotFound, nil, nil,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ApplyBatch = %#v, want %#v", got, want)
@@ -188,12 +189,12 @@ func TestValidateEncodedAcceptsCommands(t *testing.T) {
 		typ MessageType
 		req any
 	}{
-		{RegisterRequestType, &RegisterRequest{ID: "a", Name: "web", Address: "x", Check: &Check{TTL: time.Second}, Now: t0}},
-		{RegisterRequestType, &RegisterRequest{}},
-		{UpdateInstanceRequestType, &UpdateInstanceRequest{ID: "a", Tags: &[]string{}, Meta: &map[string]string{}}},
-		{SetStatusRequestType, &SetStatusRequest{ID: "a", Status: "bogus"}},
-		{DeregisterRequestType, &DeregisterRequest{ID: "a"}},
-		{DeregisterRequestType, &DeregisterRequest{ID: "a"}},
+		{RegisterRequestType, &catalog.RegisterRequest{ID: "a", Name: "web", Address: "x", Check: &catalog.Check{TTL: time.Second}, Now: t0}},
+		{RegisterRequestType, &catalog.RegisterRequest{}},
+		{UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: "a", Tags: &[]string{}, Meta: &map[string]string{}}},
+		{SetStatusRequestType, &catalog.SetStatusRequest{ID: "a", Status: "bogus"}},
+		{DeregisterRequestType, &catalog.DeregisterRequest{ID: "a"}},
+		{DeregisterRequestType, &catalog.DeregisterRequest{ID: "a"}},
 	} {
 		data, err := Encode(c.typ, c.req)
 		if err != nil {
@@ -206,7 +207,7 @@ func TestValidateEncodedAcceptsCommands(t *testing.T) {
 	}
 }
 
-func ids(list []Instance) []string {
+func ids(list []catalog.Instance) []string {
 	out := []string{}
 	for _, inst := range list {
 		out = append(out, inst.ID)
@@ -216,7 +217,7 @@ func ids(list []Instance) []string {
 
 func TestServiceFiltersAndOrders(t *testing.T) {
 	h := newHarness(t)
-	for _, r := range []*RegisterRequest{
+	for _, r := range []*catalog.RegisterRequest{
 		{ID: "c", Name: "web", Address: "10.0.0.3:80", Version: "v1"},
 		{ID: "a", Name: "web", Address: "10.0.0.1:80", Version: "v2"},
 		{ID: "b", Name: "web", Address: "10.0.0.2:80", Version: "v1"},
@@ -225,7 +226,7 @@ func TestServiceFiltersAndOrders(t *testing.T) {
 	} {
 		h.mustResult(RegisterRequestType, r)
 	}
-	h.mustResult(DeregisterRequestType, &DeregisterRequest{ID: "e"})
+	h.mustResult(DeregisterRequestType, &catalog.DeregisterRequest{ID: "e"})
 	tests := []struct {
 		name, version string
 		want          []string
@@ -250,7 +251,7 @@ func TestServiceFiltersAndOrders(t *testing.T) {
 		}
 		for _, inst := range list {
 			if stored, _ := h.fsm.Instance(inst.ID); !reflect.DeepEqual(stored, inst) {
-				t.Errorf("Service(%q) returned %+v, Instance says %+v", tc.name, inst, stored)
+				t.Errorf("Service(%q) returned %+v, catalog.Instance says %+v", tc.name, inst, stored)
 			}
 		}
 	}
@@ -264,8 +265,8 @@ func TestServiceFiltersAndOrders(t *testing.T) {
 
 func TestServiceWatch(t *testing.T) {
 	apply := func(typ MessageType, req any) func(h *harness) { return func(h *harness) { h.apply(typ, req) } }
-	upd := func(id, version string) *UpdateInstanceRequest {
-		return &UpdateInstanceRequest{ID: id, Version: &version, Now: t1}
+	upd := func(id, version string) *catalog.UpdateInstanceRequest {
+		return &catalog.UpdateInstanceRequest{ID: id, Version: &version, Now: t1}
 	}
 	tests := []struct {
 		name   string
@@ -274,26 +275,26 @@ func TestServiceWatch(t *testing.T) {
 		index  uint64 // web's service index afterwards
 	}{
 		{"register web instance", apply(RegisterRequestType, reg("n", "web", "10.0.0.9:80")), true, 4},
-		{"re-register web changed", apply(RegisterRequestType, &RegisterRequest{Name: "web", Address: "10.0.0.1:80", Version: "v2"}), true, 4},
+		{"re-register web changed", apply(RegisterRequestType, &catalog.RegisterRequest{Name: "web", Address: "10.0.0.1:80", Version: "v2"}), true, 4},
 		{"re-register web identical", apply(RegisterRequestType, reg("x", "web", "10.0.0.1:80")), false, 2},
 		{"update web", apply(UpdateInstanceRequestType, upd("a", "v2")), true, 4},
-		{"update web address", apply(UpdateInstanceRequestType, &UpdateInstanceRequest{ID: "a", Address: ptr("h:1")}), true, 4},
+		{"update web address", apply(UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: "a", Address: ptr("h:1")}), true, 4},
 		{"update web identical", apply(UpdateInstanceRequestType, upd("a", "")), false, 2},
-		{"update web conflict", apply(UpdateInstanceRequestType, &UpdateInstanceRequest{ID: "a", Address: ptr("10.0.0.2:80")}), false, 2},
-		{"set web status", apply(SetStatusRequestType, &SetStatusRequest{ID: "a", Status: StatusCritical}), true, 4},
-		{"set web status again", apply(SetStatusRequestType, &SetStatusRequest{ID: "a", Status: StatusPassing}), false, 2},
-		{"deregister web", apply(DeregisterRequestType, &DeregisterRequest{ID: "a"}), true, 4},
+		{"update web conflict", apply(UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: "a", Address: ptr("10.0.0.2:80")}), false, 2},
+		{"set web status", apply(SetStatusRequestType, &catalog.SetStatusRequest{ID: "a", Status: catalog.StatusCritical}), true, 4},
+		{"set web status again", apply(SetStatusRequestType, &catalog.SetStatusRequest{ID: "a", Status: catalog.StatusPassing}), false, 2},
+		{"deregister web", apply(DeregisterRequestType, &catalog.DeregisterRequest{ID: "a"}), true, 4},
 		{"register api", apply(RegisterRequestType, reg("n", "api", "10.0.0.9:80")), false, 2},
 		{"update api", apply(UpdateInstanceRequestType, upd("c", "v2")), false, 2},
-		{"deregister api", apply(DeregisterRequestType, &DeregisterRequest{ID: "c"}), false, 2},
-		{"unknown id", apply(DeregisterRequestType, &DeregisterRequest{ID: "zz"}), false, 2},
+		{"deregister api", apply(DeregisterRequestType, &catalog.DeregisterRequest{ID: "c"}), false, 2},
+		{"unknown id", apply(DeregisterRequestType, &catalog.DeregisterRequest{ID: "zz"}), false, 2},
 		{"register conflict", apply(RegisterRequestType, reg("c", "web", "10.0.0.9:80")), false, 2},
 		{"non-command entries", func(h *harness) {
 			h.fsm.ApplyBatch([]*raft.Log{{Index: 4, Type: raft.LogNoop}, {Index: 5, Type: raft.LogBarrier}})
 		}, false, 2},
 		{"batch touching web", func(h *harness) {
 			h.fsm.ApplyBatch([]*raft.Log{entry(t, 4, RegisterRequestType, reg("n", "web", "n:1")),
-				entry(t, 5, DeregisterRequestType, &DeregisterRequest{ID: "n"})})
+				entry(t, 5, DeregisterRequestType, &catalog.DeregisterRequest{ID: "n"})})
 		}, true, 5},
 	}
 	for _, tc := range tests {
@@ -305,7 +306,7 @@ func TestServiceWatch(t *testing.T) {
 			_, _, web := h.fsm.Service("web", "")
 			_, _, web2 := h.fsm.Service("web", "v1") // the watch is per name
 			_, _, api := h.fsm.Service("api", "")
-			apiIndex := h.fsm.catalog.serviceIndex["api"]
+			apiIndex := h.fsm.catalog.ServiceIndex("api")
 			tc.action(h)
 			if isClosed(web) != tc.wake || isClosed(web2) != tc.wake {
 				t.Errorf("web watch closed = %v, want %v", isClosed(web), tc.wake)
@@ -317,7 +318,7 @@ func TestServiceWatch(t *testing.T) {
 			if isClosed(next) {
 				t.Error("the watch returned after a change is already closed")
 			}
-			if apiChanged := h.fsm.catalog.serviceIndex["api"] != apiIndex; isClosed(api) != apiChanged {
+			if apiChanged := h.fsm.catalog.ServiceIndex("api") != apiIndex; isClosed(api) != apiChanged {
 				t.Errorf("api watch closed = %v, api index changed = %v", isClosed(api), apiChanged)
 			}
 		})
@@ -334,17 +335,17 @@ func TestServiceIndexAdvancesOnEveryChange(t *testing.T) {
 	}{
 		{RegisterRequestType, reg("a", "web", "h:1"), 1, []string{"a"}},
 		{RegisterRequestType, reg("b", "web", "h:2"), 2, []string{"a", "b"}},
-		{UpdateInstanceRequestType, &UpdateInstanceRequest{ID: "a", Kind: ptr("k")}, 3, []string{"a", "b"}},
-		{RegisterRequestType, &RegisterRequest{Name: "web", Address: "h:1", Kind: "k"}, 3, []string{"a", "b"}},
-		{DeregisterRequestType, &DeregisterRequest{ID: "a"}, 5, []string{"b"}},
+		{UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: "a", Kind: ptr("k")}, 3, []string{"a", "b"}},
+		{RegisterRequestType, &catalog.RegisterRequest{Name: "web", Address: "h:1", Kind: "k"}, 3, []string{"a", "b"}},
+		{DeregisterRequestType, &catalog.DeregisterRequest{ID: "a"}, 5, []string{"b"}},
 		{RegisterRequestType, reg("c", "other", "h:1"), 5, []string{"b"}},
-		{DeregisterRequestType, &DeregisterRequest{ID: "b"}, 7, []string{}},
-		{DeregisterRequestType, &DeregisterRequest{ID: "b"}, 7, []string{}},
+		{DeregisterRequestType, &catalog.DeregisterRequest{ID: "b"}, 7, []string{}},
+		{DeregisterRequestType, &catalog.DeregisterRequest{ID: "b"}, 7, []string{}},
 		{RegisterRequestType, reg("d", "web", "h:1"), 9, []string{"d"}},
 	}
 	for i, s := range steps {
 		_, _, ch := h.fsm.Service("web", "")
-		before := h.fsm.catalog.serviceIndex["web"]
+		before := h.fsm.catalog.ServiceIndex("web")
 		h.apply(s.typ, s.req)
 		list, index, _ := h.fsm.Service("web", "")
 		if index != s.index || !slices.Equal(ids(list), s.ids) {

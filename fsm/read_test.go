@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/custodes/custodes/fsm/catalog"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ func TestWaitForIndex(t *testing.T) {
 	t.Run("already applied", func(t *testing.T) {
 		h := newHarness(t)
 		h.mustResult(RegisterRequestType, reg("a", "web", "h:1"))
-		h.apply(DeregisterRequestType, &DeregisterRequest{ID: "nope"}) // an error response still counts
+		h.apply(DeregisterRequestType, &catalog.DeregisterRequest{ID: "nope"}) // an error response still counts
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // an ended context must not matter when nothing needs waiting for
 		for _, index := range []uint64{0, 1, 2} {
@@ -42,7 +43,7 @@ func TestWaitForIndex(t *testing.T) {
 		notYet("index 1")
 		h.fsm.ApplyBatch([]*raft.Log{{Index: 2, Type: raft.LogNoop}, {Index: 3, Type: raft.LogBarrier}})
 		notYet("non-command entries 2 and 3")
-		h.fsm.ApplyBatch([]*raft.Log{entry(t, 4, DeregisterRequestType, &DeregisterRequest{ID: "a"})})
+		h.fsm.ApplyBatch([]*raft.Log{entry(t, 4, DeregisterRequestType, &catalog.DeregisterRequest{ID: "a"})})
 		if err := <-done; err != nil {
 			t.Fatalf("WaitForIndex(3) = %v after index 4", err)
 		}
@@ -138,9 +139,9 @@ func TestConcurrentReaders(t *testing.T) {
 		case 0:
 			h.apply(RegisterRequestType, reg(id, "web", "h:"+id))
 		case 1:
-			h.apply(UpdateInstanceRequestType, &UpdateInstanceRequest{ID: id, Version: ptr(fmt.Sprint(i))})
+			h.apply(UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: id, Version: ptr(fmt.Sprint(i))})
 		default:
-			h.apply(DeregisterRequestType, &DeregisterRequest{ID: id})
+			h.apply(DeregisterRequestType, &catalog.DeregisterRequest{ID: id})
 		}
 	}
 	close(stop)
@@ -155,14 +156,14 @@ func TestConcurrentReaders(t *testing.T) {
 // state, which only the log may change.
 func TestReadsReturnIndependentCopies(t *testing.T) {
 	h := newHarness(t)
-	h.mustResult(RegisterRequestType, &RegisterRequest{ID: "a", Name: "web", Address: "h:1", Tags: []string{"x"},
-		Meta: map[string]string{"k": "v"}, Check: &Check{TTL: time.Second}, Rectify: &Rectify{URL: "u"}})
+	h.mustResult(RegisterRequestType, &catalog.RegisterRequest{ID: "a", Name: "web", Address: "h:1", Tags: []string{"x"},
+		Meta: map[string]string{"k": "v"}, Check: &catalog.Check{TTL: time.Second}, Rectify: &catalog.Rectify{URL: "u"}})
 	want := persist(t, h.fsm)
 	list, _, _ := h.fsm.Service("web", "")
 	inst, _ := h.fsm.Instance("a")
 	all := h.fsm.Instances()
 	evs, _, _ := h.fsm.Events(0)
-	for _, got := range []*Instance{&list[0], &inst, &all[0], evs[0].Instance} {
+	for _, got := range []*catalog.Instance{&list[0], &inst, &all[0], evs[0].Payload.(*catalog.Instance)} {
 		got.Tags[0] = "mutated"
 		got.Meta["k"] = "mutated"
 		got.Check.TTL = time.Hour

@@ -1,99 +1,154 @@
 package fsm
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 
+	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/hashicorp/raft"
 )
 
 // snapshotVersion is bumped when the snapshot layout changes incompatibly.
-const snapshotVersion = 1
+// Version 1 held the catalog's fields at the top level; version 2 holds
+// one section per table under "tables". Restore reads both.
+const snapshotVersion = 2
 
-// snapshotData is the persisted form: one section per table.
+// Section names: part of the on-disk format.
+const catalogSection = "catalog"
+
+// snapshotData is the persisted form (version 2). Each table encodes and
+// checks its own section; fsm knows only their names.
 type snapshotData struct {
-	Version      int               `json:"version"`
-	Applied      uint64            `json:"applied"`
-	Instances    []*Instance       `json:"instances"`
-	ServiceIndex map[string]uint64 `json:"service_index"`
+	Version int                        `json:"version"`
+	Applied uint64                     `json:"applied"`
+	Tables  map[string]json.RawMessage `json:"tables"`
+}
+
+// snapshotV1 is the layout before tables had sections: the catalog's
+// section, at the top level.
+type snapshotV1 struct {
+	Version int    `json:"version"`
+	Applied uint64 `json:"applied"`
+	catalog.Section
+}
+
+// tables is the state a snapshot replaces as a whole.
+type tables struct {
+	catalog *catalog.Table
 }
 
 // snapshot is a point-in-time copy of the state, safe to persist while
 // Apply goes on.
 type snapshot struct {
 	applied uint64
-	catalog *catalog
+	tables  tables
 }
 
 // Snapshot takes the cheap copy; Persist does the I/O.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return &snapshot{applied: f.applied, catalog: f.catalog.clone()}, nil
+	return &snapshot{applied: f.applied, tables: tables{catalog: f.catalog.Clone()}}, nil
 }
 
 // Persist writes the snapshot as JSON, cancelling the sink on error.
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {
-	data := snapshotData{
-		Version:      snapshotVersion,
-		Applied:      s.applied,
-		Instances:    make([]*Instance, 0, len(s.catalog.instances)),
-		ServiceIndex: s.catalog.serviceIndex,
-	}
-	for _, inst := range s.catalog.instances {
-		data.Instances = append(data.Instances, inst)
-	}
-	sort.Slice(data.Instances, func(i, j int) bool { return data.Instances[i].ID < data.Instances[j].ID })
-	if err := json.NewEncoder(sink).Encode(&data); err != nil {
+	if err := s.write(sink); err != nil {
 		_ = sink.Cancel()
 		return fmt.Errorf("persist snapshot: %w", err)
 	}
 	return sink.Close()
 }
 
+func (s *snapshot) write(w io.Writer) error {
+	cat, err := s.tables.catalog.EncodeSection()
+	if err != nil {
+		return fmt.Errorf("%s: %w", catalogSection, err)
+	}
+	data := snapshotData{
+		Version: snapshotVersion,
+		Applied: s.applied,
+		Tables:  map[string]json.RawMessage{catalogSection: cat},
+	}
+	return json.NewEncoder(w).Encode(&data)
+}
+
 // Release is a no-op: the copy is garbage collected.
 func (s *snapshot) Release() {}
 
 // Restore replaces the whole state with a snapshot's, then wakes every
-// watcher, since any service may have changed.
+// watcher, since anything may have changed. A snapshot that fails to
+// decode or to pass a table's checks leaves the state as it was.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	var data snapshotData
-	if err := json.NewDecoder(rc).Decode(&data); err != nil {
+	raw, err := io.ReadAll(rc)
+	if err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
-	if data.Version != snapshotVersion {
-		return fmt.Errorf("restore snapshot: unsupported version %d", data.Version)
-	}
-	next := newCatalog()
-	for i, inst := range data.Instances {
-		if inst == nil || inst.ID == "" || inst.Name == "" {
-			return fmt.Errorf("restore snapshot: instance %d is empty or has no id or name", i)
-		}
-		if _, dup := next.instances[inst.ID]; dup {
-			return fmt.Errorf("restore snapshot: instance id %q appears twice", inst.ID)
-		}
-		if _, dup := next.byName[inst.Name][inst.Address]; dup {
-			return fmt.Errorf("restore snapshot: %s at %s appears twice", inst.Name, inst.Address)
-		}
-		next.put(inst)
-	}
-	for name, idx := range data.ServiceIndex {
-		next.serviceIndex[name] = idx
+	applied, next, err := decodeSnapshot(raw)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
 	}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.catalog = next
-	f.applied = data.Applied
-	f.events.reset(data.Applied)
-	for name, ch := range f.watches {
+	f.catalog = next.catalog
+	f.applied = applied
+	f.events.reset(applied)
+	for key, ch := range f.watches {
 		close(ch)
-		delete(f.watches, name)
+		delete(f.watches, key)
 	}
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
 	return nil
+}
+
+// decodeSnapshot reads either version.
+func decodeSnapshot(raw []byte) (uint64, tables, error) {
+	var head struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return 0, tables{}, err
+	}
+	switch head.Version {
+	case 1:
+		var v1 snapshotV1
+		if err := json.Unmarshal(raw, &v1); err != nil {
+			return 0, tables{}, err
+		}
+		cat, err := catalog.FromSection(v1.Section)
+		if err != nil {
+			return 0, tables{}, err
+		}
+		return v1.Applied, tables{catalog: cat}, nil
+	case 2:
+		var data snapshotData
+		if err := json.Unmarshal(raw, &data); err != nil {
+			return 0, tables{}, err
+		}
+		for name := range data.Tables {
+			if name != catalogSection {
+				// A newer agent's table: restoring without it would lose it.
+				return 0, tables{}, fmt.Errorf("unknown table %q", name)
+			}
+		}
+		// A missing section is an empty table: snapshots taken before a
+		// table existed do not mention it.
+		cat := catalog.New()
+		if sec, ok := data.Tables[catalogSection]; ok {
+			if bytes.Equal(bytes.TrimSpace(sec), []byte("null")) {
+				return 0, tables{}, fmt.Errorf("%s: section is null", catalogSection)
+			}
+			var err error
+			if cat, err = catalog.DecodeSection(sec); err != nil {
+				return 0, tables{}, fmt.Errorf("%s: %w", catalogSection, err)
+			}
+		}
+		return data.Applied, tables{catalog: cat}, nil
+	}
+	return 0, tables{}, fmt.Errorf("unsupported version %d", head.Version)
 }

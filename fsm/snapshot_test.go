@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/custodes/custodes/fsm/catalog"
 	"io"
 	"reflect"
 	"strings"
@@ -79,18 +80,18 @@ func populate(h *harness) {
 		typ MessageType
 		req any
 	}{
-		{RegisterRequestType, &RegisterRequest{ID: "a", Name: "web", Address: "h:1", Version: "v1", Tags: []string{"x", "y"},
-			Meta: map[string]string{"k": "v"}, Check: &Check{HTTP: "http://h:1/", Interval: time.Second}, Rectify: &Rectify{URL: "u"}, Now: t0}},
-		{RegisterRequestType, &RegisterRequest{ID: "b", Name: "web", Address: "h:2", Kind: "sidecar", Now: t0}},
-		{RegisterRequestType, &RegisterRequest{ID: "c", Name: "api", Address: "h:1", Now: t0}},
-		{UpdateInstanceRequestType, &UpdateInstanceRequest{ID: "a", Version: ptr("v2"), Tags: &[]string{}, Now: t1}},
-		{RegisterRequestType, &RegisterRequest{ID: "d", Name: "gone", Address: "h:1", Now: t0}},
-		{DeregisterRequestType, &DeregisterRequest{ID: "d"}},
-		{UpdateInstanceRequestType, &UpdateInstanceRequest{ID: "b", Address: ptr("h:3"), Meta: &map[string]string{}, Now: t1}},
-		{SetStatusRequestType, &SetStatusRequest{ID: "b", Status: StatusCritical, Output: "down", Now: t1}},
-		{RegisterRequestType, &RegisterRequest{ID: "e", Name: "api", Address: "h:2", Now: t1}},
-		{DeregisterRequestType, &DeregisterRequest{ID: "c"}},
-		{DeregisterRequestType, &DeregisterRequest{ID: "c"}},
+		{RegisterRequestType, &catalog.RegisterRequest{ID: "a", Name: "web", Address: "h:1", Version: "v1", Tags: []string{"x", "y"},
+			Meta: map[string]string{"k": "v"}, Check: &catalog.Check{HTTP: "http://h:1/", Interval: time.Second}, Rectify: &catalog.Rectify{URL: "u"}, Now: t0}},
+		{RegisterRequestType, &catalog.RegisterRequest{ID: "b", Name: "web", Address: "h:2", Kind: "sidecar", Now: t0}},
+		{RegisterRequestType, &catalog.RegisterRequest{ID: "c", Name: "api", Address: "h:1", Now: t0}},
+		{UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: "a", Version: ptr("v2"), Tags: &[]string{}, Now: t1}},
+		{RegisterRequestType, &catalog.RegisterRequest{ID: "d", Name: "gone", Address: "h:1", Now: t0}},
+		{DeregisterRequestType, &catalog.DeregisterRequest{ID: "d"}},
+		{UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: "b", Address: ptr("h:3"), Meta: &map[string]string{}, Now: t1}},
+		{SetStatusRequestType, &catalog.SetStatusRequest{ID: "b", Status: catalog.StatusCritical, Output: "down", Now: t1}},
+		{RegisterRequestType, &catalog.RegisterRequest{ID: "e", Name: "api", Address: "h:2", Now: t1}},
+		{DeregisterRequestType, &catalog.DeregisterRequest{ID: "c"}},
+		{DeregisterRequestType, &catalog.DeregisterRequest{ID: "c"}},
 	} {
 		h.apply(c.typ, c.req)
 	}
@@ -121,7 +122,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		name string
 		fsm  func(t *testing.T) *FSM
 	}{
-		{"fresh", func(*testing.T) *FSM { return New() }},
+		{"fresh", func(*testing.T) *FSM { return New(DefaultConfig()) }},
 		{"dirty", func(t *testing.T) *FSM {
 			o := newHarness(t)
 			for i := range 30 {
@@ -151,12 +152,12 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				typ MessageType
 				req any
 			}{
-				{RegisterRequestType, &RegisterRequest{ID: "z", Name: "web", Address: "h:3", Kind: "sidecar"}},
-				{UpdateInstanceRequestType, &UpdateInstanceRequest{ID: "a", Address: ptr("h:3")}},
+				{RegisterRequestType, &catalog.RegisterRequest{ID: "z", Name: "web", Address: "h:3", Kind: "sidecar"}},
+				{UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: "a", Address: ptr("h:3")}},
 				{RegisterRequestType, reg("e", "api", "h:9")},
 				{RegisterRequestType, reg("d", "gone", "h:1")},
-				{SetStatusRequestType, &SetStatusRequest{ID: "b", Status: StatusPassing}},
-				{DeregisterRequestType, &DeregisterRequest{ID: "a"}},
+				{SetStatusRequestType, &catalog.SetStatusRequest{ID: "b", Status: catalog.StatusPassing}},
+				{DeregisterRequestType, &catalog.DeregisterRequest{ID: "a"}},
 			} {
 				want, got := h.apply(c.typ, c.req), r.apply(c.typ, c.req)
 				if !reflect.DeepEqual(got, want) {
@@ -178,10 +179,10 @@ func TestSnapshotIsPointInTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.apply(UpdateInstanceRequestType, &UpdateInstanceRequest{ID: "a", Address: ptr("h:9"), Tags: &[]string{"new"}})
-	h.apply(DeregisterRequestType, &DeregisterRequest{ID: "b"})
+	h.apply(UpdateInstanceRequestType, &catalog.UpdateInstanceRequest{ID: "a", Address: ptr("h:9"), Tags: &[]string{"new"}})
+	h.apply(DeregisterRequestType, &catalog.DeregisterRequest{ID: "b"})
 	h.apply(RegisterRequestType, reg("n", "web", "h:1"))
-	h.apply(SetStatusRequestType, &SetStatusRequest{ID: "e", Status: StatusCritical})
+	h.apply(SetStatusRequestType, &catalog.SetStatusRequest{ID: "e", Status: catalog.StatusCritical})
 	sink := &memSink{}
 	if err := snap.Persist(sink); err != nil {
 		t.Fatal(err)
@@ -256,11 +257,18 @@ func TestRestoreRejectsBadSnapshots(t *testing.T) {
 		{"not an object", "[1,2,3]"},
 		{"truncated", string(valid[:len(valid)/2])},
 		{"no version", `{"applied":3,"instances":[]}`},
-		{"future version", strings.Replace(string(valid), `"version":1`, `"version":2`, 1)},
+		{"future version", strings.Replace(string(valid), `"version":2`, `"version":3`, 1)},
 		{"negative version", `{"version":-1}`},
 		{"instances not a list", `{"version":1,"instances":"nope"}`},
 		{"applied not a number", `{"version":1,"applied":"3"}`},
 		{"service index not a map", `{"version":1,"service_index":[1]}`},
+		{"tables not an object", `{"version":2,"applied":1,"tables":[]}`},
+		{"null section", `{"version":2,"applied":1,"tables":{"catalog":null}}`},
+		{"section not an object", `{"version":2,"applied":1,"tables":{"catalog":[1]}}`},
+		{"section instances not a list", `{"version":2,"applied":1,"tables":{"catalog":{"instances":"nope"}}}`},
+		{"section service index not a map", `{"version":2,"applied":1,"tables":{"catalog":{"service_index":[1]}}}`},
+		{"unknown table", `{"version":2,"applied":1,"tables":{"catalog":{},"directory":{}}}`},
+		{"trailing garbage", string(valid) + "x"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,11 +295,53 @@ func TestRestoreRejectsInconsistentSnapshots(t *testing.T) {
 		{"null instance", `{"version":1,"applied":1,"instances":[null]}`},
 		{"duplicate id", `{"version":1,"applied":2,"instances":[{"id":"a","name":"web","address":"h:1"},` +
 			`{"id":"a","name":"web","address":"h:2"}]}`},
+		{"v2 null instance", `{"version":2,"applied":1,"tables":{"catalog":{"instances":[null]}}}`},
+		{"v2 no name", `{"version":2,"applied":1,"tables":{"catalog":{"instances":[{"id":"a"}]}}}`},
+		{"v2 duplicate address", `{"version":2,"applied":2,"tables":{"catalog":{"instances":[` +
+			`{"id":"a","name":"web","address":"h:1"},{"id":"b","name":"web","address":"h:1"}]}}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := restore(New(), []byte(tc.data)); err == nil || strings.Contains(err.Error(), "panicked") {
+			if err := restore(New(DefaultConfig()), []byte(tc.data)); err == nil || strings.Contains(err.Error(), "panicked") {
 				t.Fatalf("Restore = %v, want an error and no panic", err)
 			}
 		})
+	}
+}
+
+// snapshotV1Bytes is a version 1 snapshot of populate's state, exactly as
+// the code before table sections wrote it.
+const snapshotV1Bytes = `{"version":1,"applied":11,"instances":[{"id":"a","name":"web","kind":"service","version":"v2","address":"h:1","tags":[],"meta":{"k":"v"},"change_version":2,"registered_at":"2025-03-01T12:00:00Z","updated_at":"2025-03-01T12:01:00Z","create_index":1,"modify_index":4,"check":{"http":"http://h:1/","interval":1000000000},"rectify":{"url":"u"},"status":"passing","status_since":"2025-03-01T12:00:00Z"},{"id":"b","name":"web","kind":"sidecar","version":"","address":"h:3","tags":null,"meta":{},"change_version":2,"registered_at":"2025-03-01T12:00:00Z","updated_at":"2025-03-01T12:01:00Z","create_index":2,"modify_index":8,"status":"critical","status_since":"2025-03-01T12:01:00Z","status_output":"down"},{"id":"e","name":"api","kind":"service","version":"","address":"h:2","tags":null,"meta":null,"change_version":1,"registered_at":"2025-03-01T12:01:00Z","updated_at":"2025-03-01T12:01:00Z","create_index":9,"modify_index":9,"status":"passing","status_since":"2025-03-01T12:01:00Z"}],"service_index":{"api":10,"gone":6,"web":8}}`
+
+// Agents upgraded in place restore the snapshots they wrote before: a v1
+// snapshot restores to the same state, and the catalog's section keeps v1's
+// bytes (field names and order) under "tables".
+func TestRestoreReadsVersion1(t *testing.T) {
+	want := newHarness(t)
+	populate(want)
+	got := New(DefaultConfig())
+	if err := restore(got, []byte(snapshotV1Bytes+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	sameState(t, got, want.fsm)
+	inner := strings.TrimPrefix(snapshotV1Bytes, `{"version":1,"applied":11,`)
+	wantV2 := `{"version":2,"applied":11,"tables":{"catalog":{` + inner + "}}\n"
+	if v2 := persist(t, got); string(v2) != wantV2 {
+		t.Errorf("persisted after a v1 restore:\n%s\nwant\n%s", v2, wantV2)
+	}
+	if v2 := persist(t, want.fsm); string(v2) != wantV2 {
+		t.Errorf("persisted:\n%s\nwant\n%s", v2, wantV2)
+	}
+}
+
+// A snapshot without a table's section (taken before the table existed)
+// restores that table empty.
+func TestRestoreMissingSectionIsEmpty(t *testing.T) {
+	h := newHarness(t)
+	populate(h)
+	if err := restore(h.fsm, []byte(`{"version":2,"applied":20,"tables":{}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if h.fsm.Len() != 0 || len(h.fsm.ServiceNames()) != 0 || h.fsm.AppliedIndex() != 20 {
+		t.Errorf("after restoring no sections: %d instances, names %v, applied %d", h.fsm.Len(), h.fsm.ServiceNames(), h.fsm.AppliedIndex())
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 )
 
 // Checker runs this agent's share of HTTP checks and, while the agent
@@ -116,7 +117,7 @@ func (c *Checker) agents() []string {
 func (c *Checker) assign() {
 	agents := c.agents()
 	self := c.node.ID()
-	want := map[string]fsm.Instance{}
+	want := map[string]catalog.Instance{}
 	for _, inst := range c.node.FSM().CheckedInstances() {
 		if inst.Check == nil || inst.Check.TTL != 0 || inst.Check.HTTP == "" {
 			continue
@@ -169,7 +170,7 @@ func (c *Checker) Owned() []string {
 // setStatus proposes a transition through the leader (which stamps its
 // time).
 func (c *Checker) setStatus(ctx context.Context, id, status, output string) error {
-	_, err := c.node.Propose(ctx, fsm.SetStatusRequestType, &fsm.SetStatusRequest{
+	_, err := c.node.Propose(ctx, fsm.SetStatusRequestType, &catalog.SetStatusRequest{
 		ID: id, Status: status, Output: output,
 	})
 	if err != nil && !errors.Is(err, fsm.ErrNotFound) {
@@ -191,17 +192,17 @@ const maxIDLen = 128
 
 // Heartbeat renews a TTL check on the leader, wherever it is, and returns
 // the instance and the leader's id.
-func (c *Checker) Heartbeat(ctx context.Context, id string) (fsm.Instance, string, error) {
+func (c *Checker) Heartbeat(ctx context.Context, id string) (catalog.Instance, string, error) {
 	if id == "" || len(id) > maxIDLen {
-		return fsm.Instance{}, "", fsm.ErrNotFound
+		return catalog.Instance{}, "", fsm.ErrNotFound
 	}
 	out, by, err := c.node.CallLeader(ctx, opHeartbeat, []byte(id))
 	if err != nil {
-		return fsm.Instance{}, by, err
+		return catalog.Instance{}, by, err
 	}
-	var inst fsm.Instance
+	var inst catalog.Instance
 	if err := json.Unmarshal(out, &inst); err != nil {
-		return fsm.Instance{}, by, fmt.Errorf("heartbeat answer from the leader: %w", err)
+		return catalog.Instance{}, by, fmt.Errorf("heartbeat answer from the leader: %w", err)
 	}
 	return inst, by, nil
 }
@@ -220,23 +221,23 @@ func (c *Checker) heartbeatOp(ctx context.Context, arg []byte) ([]byte, error) {
 }
 
 // heartbeat renews a TTL check, on the leader.
-func (c *Checker) heartbeat(ctx context.Context, id string) (fsm.Instance, error) {
+func (c *Checker) heartbeat(ctx context.Context, id string) (catalog.Instance, error) {
 	if !c.node.IsLeader() {
-		return fsm.Instance{}, cluster.ErrNotLeader
+		return catalog.Instance{}, cluster.ErrNotLeader
 	}
 	inst, ok := c.node.FSM().Instance(id)
 	if !ok {
-		return fsm.Instance{}, fsm.ErrNotFound
+		return catalog.Instance{}, fsm.ErrNotFound
 	}
 	if inst.Check == nil || inst.Check.TTL == 0 {
-		return fsm.Instance{}, fmt.Errorf("%w: instance %s has no ttl check", fsm.ErrConflict, id)
+		return catalog.Instance{}, fmt.Errorf("%w: instance %s has no ttl check", fsm.ErrConflict, id)
 	}
 	c.mu.Lock()
 	c.beats[id] = time.Now()
 	c.mu.Unlock()
-	if inst.Status == fsm.StatusCritical {
-		if err := c.setStatus(ctx, id, fsm.StatusPassing, "heartbeat received"); err != nil {
-			return fsm.Instance{}, err
+	if inst.Status == catalog.StatusCritical {
+		if err := c.setStatus(ctx, id, catalog.StatusPassing, "heartbeat received"); err != nil {
+			return catalog.Instance{}, err
 		}
 		inst, _ = c.node.FSM().Instance(id)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 )
 
 // leaderWork runs while this agent leads: TTL deadlines, deregistering
@@ -51,7 +52,7 @@ func (c *Checker) expire(ctx context.Context, now time.Time) {
 		if inst.Check == nil {
 			continue
 		}
-		if inst.Check.TTL != 0 && inst.Status != fsm.StatusCritical {
+		if inst.Check.TTL != 0 && inst.Status != catalog.StatusCritical {
 			c.mu.Lock()
 			last, ok := c.beats[inst.ID]
 			if !ok {
@@ -60,12 +61,12 @@ func (c *Checker) expire(ctx context.Context, now time.Time) {
 			}
 			c.mu.Unlock()
 			if now.Sub(last) > inst.Check.TTL {
-				_ = c.setStatus(ctx, inst.ID, fsm.StatusCritical, "ttl expired: no heartbeat for "+inst.Check.TTL.String())
+				_ = c.setStatus(ctx, inst.ID, catalog.StatusCritical, "ttl expired: no heartbeat for "+inst.Check.TTL.String())
 			}
 		}
-		if inst.Status == fsm.StatusCritical && inst.Check.DeregisterAfter > 0 &&
+		if inst.Status == catalog.StatusCritical && inst.Check.DeregisterAfter > 0 &&
 			now.Sub(inst.StatusSince) > inst.Check.DeregisterAfter {
-			_, err := c.node.Propose(ctx, fsm.DeregisterRequestType, &fsm.DeregisterRequest{ID: inst.ID})
+			_, err := c.node.Propose(ctx, fsm.DeregisterRequestType, &catalog.DeregisterRequest{ID: inst.ID})
 			if err == nil {
 				c.log.Info("deregistered long-critical instance", "instance", inst.ID, "critical_for", now.Sub(inst.StatusSince))
 				c.mu.Lock()
@@ -93,7 +94,8 @@ func (c *Checker) rectifyLoop(ctx context.Context) {
 		}
 		for _, ev := range evs {
 			after = ev.Index
-			if ev.Type != fsm.StatusCritical || ev.Instance == nil || ev.Instance.Rectify == nil {
+			inst, ok := ev.Payload.(*catalog.Instance)
+			if ev.Type != catalog.EventCritical || !ok || inst.Rectify == nil {
 				continue
 			}
 			select {
@@ -101,10 +103,10 @@ func (c *Checker) rectifyLoop(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			}
-			go func(inst fsm.Instance) {
+			go func(inst catalog.Instance) {
 				defer func() { <-sem }()
 				c.callRectify(ctx, inst)
-			}(*ev.Instance)
+			}(*inst)
 		}
 		select {
 		case <-ctx.Done():
@@ -116,11 +118,11 @@ func (c *Checker) rectifyLoop(ctx context.Context) {
 
 // rectifyBody is what the webhook receives.
 type rectifyBody struct {
-	Event    string       `json:"event"`
-	Instance fsm.Instance `json:"instance"`
+	Event    string           `json:"event"`
+	Instance catalog.Instance `json:"instance"`
 }
 
-func (c *Checker) callRectify(ctx context.Context, inst fsm.Instance) {
+func (c *Checker) callRectify(ctx context.Context, inst catalog.Instance) {
 	body, _ := json.Marshal(rectifyBody{Event: "critical", Instance: inst})
 	backoff := 100 * time.Millisecond
 	for attempt := 1; attempt <= c.cfg.RectifyAttempts; attempt++ {

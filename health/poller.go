@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/catalog"
 )
 
 // poller runs one instance's HTTP check on the agent that owns it. It
@@ -15,7 +15,7 @@ import (
 type poller struct {
 	c      *Checker
 	id     string
-	check  fsm.Check
+	check  catalog.Check
 	cancel context.CancelFunc
 }
 
@@ -38,12 +38,12 @@ func (p *poller) run(ctx context.Context) {
 			fails, oks = fails+1, 0
 		}
 		switch {
-		case inst.Status != fsm.StatusCritical && fails >= p.check.FailuresBeforeCritical:
-			if p.c.setStatus(ctx, p.id, fsm.StatusCritical, output) == nil {
+		case inst.Status != catalog.StatusCritical && fails >= p.check.FailuresBeforeCritical:
+			if p.c.setStatus(ctx, p.id, catalog.StatusCritical, output) == nil {
 				fails = 0
 			}
-		case inst.Status == fsm.StatusCritical && oks >= p.check.SuccessesBeforePassing:
-			if p.c.setStatus(ctx, p.id, fsm.StatusPassing, output) == nil {
+		case inst.Status == catalog.StatusCritical && oks >= p.check.SuccessesBeforePassing:
+			if p.c.setStatus(ctx, p.id, catalog.StatusPassing, output) == nil {
 				oks = 0
 			}
 		}

@@ -81,8 +81,8 @@ func (c *Cluster) config(i int) agent.Config {
 	cfg.Cluster.NodeID = fmt.Sprintf("node%d", i+1)
 	cfg.Cluster.DataDir = fmt.Sprintf("%s/node%d", c.root, i+1)
 	cfg.Cluster.Logger = slog.New(slog.NewTextHandler(c.out, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg.API.MinCheckInterval = 20 * time.Millisecond
-	cfg.API.MinDeregisterAfter = 100 * time.Millisecond
+	cfg.Cluster.FSM.MinCheckInterval = 20 * time.Millisecond
+	cfg.Cluster.FSM.MinDeregisterAfter = 100 * time.Millisecond
 	cfg.Health.Tick = 50 * time.Millisecond
 	cfg.Health.RectifyTimeout = time.Second
 	return cfg

@@ -1,17 +1,109 @@
-package fsm
+package catalog
 
 import (
 	"reflect"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
+	"maps"
+	"slices"
+)
+
+var (
+	t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	t1 = t0.Add(time.Minute)
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// op names a command in the steps below.
+type op string
+
+const (
+	R op = "register"
+	U op = "update-instance"
+	D op = "deregister"
+	S op = "set-status"
 )
 
 type step struct {
-	typ  MessageType
+	typ  op
 	req  any
 	want any // *Result, or the sentinel error
+}
+
+// harness applies requests to one table at increasing indexes, as fsm
+// would: the response is the *Result or the business error.
+type harness struct {
+	tb    testing.TB
+	tbl   *Table
+	index uint64
+}
+
+func newHarness(tb testing.TB) *harness { return &harness{tb: tb, tbl: New()} }
+
+func (h *harness) apply(_ op, req any) any {
+	h.tb.Helper()
+	h.index++
+	var (
+		res  *Result
+		effs []Effect
+		err  error
+	)
+	switch r := req.(type) {
+	case *RegisterRequest:
+		res, effs, err = h.tbl.Register(h.index, r)
+	case *UpdateInstanceRequest:
+		res, effs, err = h.tbl.UpdateInstance(h.index, r)
+	case *DeregisterRequest:
+		res, effs, err = h.tbl.Deregister(h.index, r)
+	case *SetStatusRequest:
+		res, effs, err = h.tbl.SetStatus(h.index, r)
+	default:
+		h.tb.Fatalf("unknown request %T", req)
+	}
+	if err != nil {
+		if res != nil || effs != nil {
+			h.tb.Fatalf("%T: error %v with result %+v and effects %+v", req, err, res, effs)
+		}
+		return err
+	}
+	// An effect exactly when something changed, naming the instance.
+	if (res.Change == Unchanged) != (len(effs) == 0) || (len(effs) > 0 && (effs[0].Change != res.Change || effs[0].Instance.ID != res.ID)) {
+		h.tb.Fatalf("%T: result %+v with effects %+v", req, res, effs)
+	}
+	return res
+}
+
+func (h *harness) instance(id string) (Instance, bool) {
+	inst, ok := h.tbl.Get(id)
+	if !ok {
+		return Instance{}, false
+	}
+	return inst.Clone(), true
+}
+
+func reg(id, name, addr string) *RegisterRequest {
+	return &RegisterRequest{ID: id, Name: name, Address: addr, Now: t0}
+}
+
+// spec is the part of an instance the commands set directly.
+type spec struct {
+	Name, Kind, Version, Address string
+	Tags                         []string
+	Meta                         map[string]string
+	Check                        *Check
+	Rectify                      *Rectify
+}
+
+func specOf(i Instance) spec {
+	return spec{i.Name, i.Kind, i.Version, i.Address, i.Tags, i.Meta, i.Check, i.Rectify}
+}
+
+func sameSpec(a, b spec) bool {
+	return a.Name == b.Name && a.Kind == b.Kind && a.Version == b.Version && a.Address == b.Address &&
+		slices.Equal(a.Tags, b.Tags) && maps.Equal(a.Meta, b.Meta) &&
+		reflect.DeepEqual(a.Check, b.Check) && reflect.DeepEqual(a.Rectify, b.Rectify)
 }
 
 // runSteps applies steps at indexes 1.. and checks each response plus the
@@ -19,7 +111,7 @@ type step struct {
 func runSteps(t *testing.T, h *harness, steps []step) {
 	t.Helper()
 	for i, s := range steps {
-		before := h.fsm.catalog.clone()
+		before := h.tbl.Clone()
 		got := h.apply(s.typ, s.req)
 		if want, ok := s.want.(error); ok {
 			if got != want {
@@ -28,17 +120,14 @@ func runSteps(t *testing.T, h *harness, steps []step) {
 		} else if !reflect.DeepEqual(got, s.want) {
 			t.Fatalf("step %d (%s): got %#v, want %#v", i, s.typ, got, s.want)
 		}
-		if h.fsm.AppliedIndex() != h.index {
-			t.Fatalf("step %d: AppliedIndex = %d, want %d", i, h.fsm.AppliedIndex(), h.index)
-		}
 		r, ok := got.(*Result)
 		if !ok || r.Change == Unchanged {
-			if !reflect.DeepEqual(before, h.fsm.catalog) {
+			if !reflect.DeepEqual(before, h.tbl) {
 				t.Fatalf("step %d (%s -> %v): state changed", i, s.typ, got)
 			}
 			continue
 		}
-		inst, found := h.fsm.Instance(r.ID)
+		inst, found := h.instance(r.ID)
 		old := before.instances[r.ID]
 		if r.Change == Removed {
 			if found || old == nil || r.ChangeVersion != old.ChangeVersion {
@@ -95,12 +184,6 @@ func checkTransition(old, inst *Instance, r *Result, now time.Time) string {
 }
 
 func TestCommands(t *testing.T) {
-	const (
-		R = RegisterRequestType
-		U = UpdateInstanceRequestType
-		D = DeregisterRequestType
-		S = SetStatusRequestType
-	)
 	base := func() *RegisterRequest {
 		return &RegisterRequest{ID: "a", Name: "web", Address: "10.0.0.1:80", Version: "v1",
 			Tags: []string{"x", "y"}, Meta: map[string]string{"k": "v"}, Now: t0}
@@ -232,7 +315,7 @@ func TestCommands(t *testing.T) {
 			h := newHarness(t)
 			runSteps(t, h, tc.steps)
 			for id, want := range tc.want {
-				inst, ok := h.fsm.Instance(id)
+				inst, ok := h.instance(id)
 				if want == nil {
 					if ok {
 						t.Errorf("instance %q = %+v, want absent", id, inst)
@@ -242,10 +325,9 @@ func TestCommands(t *testing.T) {
 				}
 			}
 			// The (name, address) index agrees with the instances.
-			for _, name := range h.fsm.ServiceNames() {
-				list, _, _ := h.fsm.Service(name, "")
-				for _, inst := range list {
-					if inst.Name != name || h.fsm.catalog.byName[name][inst.Address] != inst.ID {
+			for _, name := range h.tbl.Names() {
+				for _, inst := range h.tbl.Service(name, "") {
+					if inst.Name != name || h.tbl.byName[name][inst.Address] != inst.ID {
 						t.Errorf("index out of step for %+v", inst)
 					}
 				}
@@ -254,30 +336,30 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-func TestCheckedInstancesTracksChecksOnly(t *testing.T) {
-	f := New()
+func TestCheckedTracksChecksOnly(t *testing.T) {
+	tbl := New()
 	now := time.Unix(1700000000, 0).UTC()
 	check := &Check{HTTP: "http://h:1/alive", Interval: time.Second, Timeout: time.Millisecond, FailuresBeforeCritical: 1, SuccessesBeforePassing: 1}
-	apply := func(idx uint64, typ MessageType, req any) {
-		data, err := Encode(typ, req)
-		if err != nil {
-			t.Fatal(err)
+	ids := func() []string {
+		var out []string
+		for _, inst := range tbl.Checked() {
+			out = append(out, inst.ID)
 		}
-		f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: data})
+		return out
 	}
-	apply(1, RegisterRequestType, &RegisterRequest{ID: "a", Name: "web", Address: "h:1", Check: check, Now: now})
-	apply(2, RegisterRequestType, &RegisterRequest{ID: "b", Name: "web", Address: "h:2", Now: now})
-	if got := f.CheckedInstances(); len(got) != 1 || got[0].ID != "a" {
-		t.Fatalf("checked after register: %+v", got)
+	tbl.Register(1, &RegisterRequest{ID: "a", Name: "web", Address: "h:1", Check: check, Now: now})
+	tbl.Register(2, &RegisterRequest{ID: "b", Name: "web", Address: "h:2", Now: now})
+	if got := ids(); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("checked after register: %v", got)
 	}
 	// Re-registering without the check drops it; with one adds it.
-	apply(3, RegisterRequestType, &RegisterRequest{ID: "x", Name: "web", Address: "h:1", Now: now})
-	apply(4, RegisterRequestType, &RegisterRequest{ID: "y", Name: "web", Address: "h:2", Check: check, Now: now})
-	if got := f.CheckedInstances(); len(got) != 1 || got[0].ID != "b" {
-		t.Fatalf("checked after re-registration: %+v", got)
+	tbl.Register(3, &RegisterRequest{ID: "x", Name: "web", Address: "h:1", Now: now})
+	tbl.Register(4, &RegisterRequest{ID: "y", Name: "web", Address: "h:2", Check: check, Now: now})
+	if got := ids(); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("checked after re-registration: %v", got)
 	}
-	apply(5, DeregisterRequestType, &DeregisterRequest{ID: "b"})
-	if got := f.CheckedInstances(); len(got) != 0 {
-		t.Fatalf("checked after deregister: %+v", got)
+	tbl.Deregister(5, &DeregisterRequest{ID: "b"})
+	if got := ids(); len(got) != 0 {
+		t.Fatalf("checked after deregister: %v", got)
 	}
 }

@@ -1,0 +1,69 @@
+package fsm
+
+import (
+	"errors"
+
+	"github.com/custodes/custodes/fsm/catalog"
+)
+
+// Business errors: outcomes a command returns as its Apply response (the
+// log entry still applied, on every replica), turned back into errors by
+// the proposer. Tables define their own; this file lists every one with
+// its wire name, so proposals answered by another agent come back as the
+// same sentinels and errors.Is keeps working across the network.
+var (
+	// ErrNotFound: the command names an instance that does not exist.
+	ErrNotFound = catalog.ErrNotFound
+	// ErrConflict: the command would make two instances share (name, address).
+	ErrConflict = catalog.ErrConflict
+	// ErrInvalidStatus: a status other than passing or critical.
+	ErrInvalidStatus = catalog.ErrInvalidStatus
+)
+
+// businessErrors is the one list of business sentinels and their wire
+// names. Names are part of the agent-to-agent protocol: never rename one.
+var businessErrors = []struct {
+	name string
+	err  error
+}{
+	{"not_found", ErrNotFound},
+	{"conflict", ErrConflict},
+	{"invalid_status", ErrInvalidStatus},
+}
+
+// ErrorName names a business error for the wire, or "" when err is none.
+func ErrorName(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, b := range businessErrors {
+		if errors.Is(err, b.err) {
+			return b.name
+		}
+	}
+	return ""
+}
+
+// ErrorByName returns the business error a wire name stands for, or nil.
+func ErrorByName(name string) error {
+	for _, b := range businessErrors {
+		if b.name == name {
+			return b.err
+		}
+	}
+	return nil
+}
+
+// ErrInvalid marks a request that breaks a rule (Validate) or does not
+// decode (DecodeCommand): the client's fault, never a log entry.
+var ErrInvalid = errors.New("invalid request")
+
+// invalidError is a rule's error made to satisfy errors.Is(err,
+// ErrInvalid) while its message stays the rule's own, the one the client
+// is shown.
+type invalidError struct{ err error }
+
+func (e *invalidError) Error() string   { return e.err.Error() }
+func (e *invalidError) Unwrap() []error { return []error{ErrInvalid, e.err} }
+
+func invalid(err error) error { return &invalidError{err: err} }
