@@ -45,6 +45,8 @@ func (c *Config) Validate() error {
 	if c.API.LeaderWait <= 0 {
 		c.API.LeaderWait = c.Cluster.LeaderWait
 	}
+	// One key list for both layers: the api verifies what cluster signs.
+	c.API.Keys = c.Cluster.Keys
 	if c.API.Logger == nil {
 		c.API.Logger = c.Cluster.Logger
 	}
@@ -75,6 +77,7 @@ func Start(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
 	cfg.Cluster.HTTPAddr = ln.Addr().String()
+	logKeyState(cfg)
 	node, err := cluster.New(cfg.Cluster)
 	if err != nil {
 		_ = ln.Close()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/keyring"
 	"github.com/labstack/echo/v4"
 )
 
@@ -61,7 +62,12 @@ type Config struct {
 	// EnableDebug serves Go's profiler under /debug/pprof/ (off by
 	// default: profiles expose internals and cost CPU while taken).
 	EnableDebug bool
-	Logger      *slog.Logger
+	// Keys is the cluster key list (keyring.Parse). With keys, every
+	// /internal/ route and the admin routes that change membership need a
+	// request signed with one of them, and forwarded writes are signed;
+	// without, they are open.
+	Keys   [][]byte
+	Logger *slog.Logger
 }
 
 // DefaultConfig returns the HTTP layer's defaults.
@@ -102,12 +108,12 @@ func New(c Cluster, h Health, cfg Config) *Server {
 			Timeout: cfg.ForwardTimeout,
 			// Redirects are the leader's answer, passed on as they are.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport: &http.Transport{
+			Transport: keyring.Transport(cfg.Keys, &http.Transport{
 				MaxIdleConns:        512,
 				MaxIdleConnsPerHost: 256,
 				IdleConnTimeout:     90 * time.Second,
 				DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-			},
+			}),
 		},
 	}
 	if cfg.ForwardInFlight < 1 {
@@ -118,6 +124,8 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.servedBy)
+	internalAuth, adminAuth := keyAuth(cfg.Keys)
+	e.Use(internalAuth)
 
 	e.GET("/alive", s.alive)
 	e.GET("/ready", s.ready)
@@ -134,8 +142,10 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e.GET("/admin/raft", s.adminRaft)
 	e.GET("/admin/members", s.adminMembers)
 	e.GET("/admin/health", s.adminHealth, s.forwardWrites)
-	e.POST(cluster.RemovePeerPath, s.removePeer, s.forwardWrites)
-	e.POST("/admin/leave", s.leave)
+	// The key is checked before forwardWrites, on the agent the operator
+	// called; the leader trusts the follower's signed batch.
+	e.POST(cluster.RemovePeerPath, s.removePeer, adminAuth, s.forwardWrites)
+	e.POST("/admin/leave", s.leave, adminAuth)
 	e.GET(cluster.ReadIndexPath, s.readIndex)
 	e.POST(cluster.ApplyPath, s.internalApply)
 	e.POST(ForwardPath, s.forwardBatch)

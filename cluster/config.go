@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/custodes/custodes/keyring"
 )
 
 // Config holds everything one registry agent's cluster layer needs.
@@ -61,6 +63,11 @@ type Config struct {
 	// Raft at once; proposals arriving meanwhile enter together as the
 	// next group (one Raft batch). 0 sends each proposal to Raft directly.
 	ApplyGroups int
+
+	// Keys is the cluster key list (keyring.Parse): the first encrypts
+	// gossip and signs agent-to-agent calls, every one decrypts and
+	// verifies. Empty: gossip and calls go unencrypted and unsigned.
+	Keys [][]byte
 
 	// Logger receives custodes' own lines and, through an hclog adapter,
 	// Raft's and memberlist's.
@@ -147,6 +154,11 @@ func (c *Config) Validate() error {
 	}
 	if c.ProbeTimeout >= c.ProbeInterval {
 		errs = append(errs, errors.New("gossip probe timeout must be shorter than the probe interval"))
+	}
+	if len(c.Keys) > 0 {
+		if _, err := keyring.Memberlist(c.Keys); err != nil {
+			errs = append(errs, fmt.Errorf("cluster key: %v", err))
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/keyring"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
@@ -79,11 +80,12 @@ func New(cfg Config) (*Node, error) {
 		leftCh:     make(chan struct{}),
 		client: &http.Client{
 			Timeout: 10 * time.Second,
-			Transport: &http.Transport{
+			// Every call to a peer proves the cluster key (when there is one).
+			Transport: keyring.Transport(cfg.Keys, &http.Transport{
 				MaxIdleConnsPerHost: 64,
 				IdleConnTimeout:     90 * time.Second,
 				DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-			},
+			}),
 		},
 	}
 	if err := n.startRaft(hlog); err != nil {
