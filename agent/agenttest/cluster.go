@@ -24,9 +24,9 @@ type Cluster struct {
 	// cluster but not counted in it.
 	strangers []*agent.Agent
 	cfgs      []agent.Config
-	root   string
-	opts   Options
-	out    io.Writer
+	root      string
+	opts      Options
+	out       io.Writer
 }
 
 // Options tune a test cluster.
