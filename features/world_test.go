@@ -107,6 +107,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	clusterSteps(sc, w)
 	membershipSteps(sc, w)
 	healthSteps(sc, w)
+	securitySteps(sc, w)
 }
 
 func tagged(p *godog.Scenario, tag string) bool {
