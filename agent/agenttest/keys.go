@@ -1,6 +1,7 @@
 package agenttest
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/custodes/custodes/agent"
@@ -32,4 +33,14 @@ func (c *Cluster) AddStranger(configure func(*agent.Config)) (*agent.Agent, erro
 	}
 	c.strangers = append(c.strangers, a)
 	return a, nil
+}
+
+// RestartWithKeys starts stopped agent i again as Restart does, with
+// another cluster key list: one step of a rolling key rotation.
+func (c *Cluster) RestartWithKeys(i int, keys [][]byte) error {
+	if c.Agents[i] != nil {
+		return errors.New("agent is running")
+	}
+	c.cfgs[i].Cluster.Keys = keys
+	return c.restart(i, false)
 }
