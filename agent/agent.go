@@ -39,6 +39,8 @@ func (c *Config) Validate() error {
 	if err := c.Cluster.Validate(); err != nil {
 		return err
 	}
+	// One key list for both layers: the api verifies what cluster signs.
+	c.API.Keys = c.Cluster.Keys
 	if c.API.Logger == nil {
 		c.API.Logger = c.Cluster.Logger
 	}
@@ -69,6 +71,7 @@ func Start(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
 	cfg.Cluster.HTTPAddr = ln.Addr().String()
+	logKeyState(cfg)
 	node, err := cluster.New(cfg.Cluster)
 	if err != nil {
 		_ = ln.Close()

@@ -45,7 +45,12 @@ type Config struct {
 	// EnableDebug serves Go's profiler under /debug/pprof/ (off by
 	// default: profiles expose internals and cost CPU while taken).
 	EnableDebug bool
-	Logger      *slog.Logger
+	// Keys is the cluster key list (keyring.Parse). With keys, the admin
+	// routes that change membership need a request signed with one of
+	// them (cluster checks its own /internal/ protocol); without, they are
+	// open.
+	Keys   [][]byte
+	Logger *slog.Logger
 }
 
 // DefaultConfig returns the HTTP layer's defaults.
@@ -83,6 +88,7 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.servedBy, guardInput)
+	adminAuth := keyAuth(cfg.Keys)
 
 	e.GET("/alive", s.alive)
 	e.GET("/ready", s.ready)
@@ -99,9 +105,13 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e.GET("/admin/raft", s.adminRaft)
 	e.GET("/admin/members", s.adminMembers)
 	e.GET("/admin/health", s.adminHealth)
-	e.POST("/admin/raft/remove-peer", s.removePeer)
-	e.POST("/admin/leave", s.leave)
-	// The agents' own protocol (cluster owns both halves).
+	// The operator's proof of the key is checked on the agent called; the
+	// leader, if it is another agent, is reached over the signed internal
+	// protocol.
+	e.POST("/admin/raft/remove-peer", s.removePeer, adminAuth)
+	e.POST("/admin/leave", s.leave, adminAuth)
+	// The agents' own protocol: cluster owns both halves, and checks the
+	// key on every call.
 	e.Any("/internal/*", echo.WrapHandler(c.InternalHandler()))
 	if cfg.EnableDebug {
 		// Index serves the runtime's named profiles (heap, goroutine,

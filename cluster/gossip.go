@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custodes/custodes/keyring"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 )
@@ -107,6 +108,14 @@ func newGossip(cfg *Config, self meta, logger hclog.Logger) (*gossip, error) {
 	// A restarted agent keeps its name but may come back on another address;
 	// let it reclaim its name once the old incarnation is dead.
 	mc.DeadNodeReclaimTime = time.Millisecond
+	if len(cfg.Keys) > 0 {
+		// Encrypt and authenticate every packet and stream, and accept
+		// no unencrypted ones: an agent without the key cannot join.
+		if mc.Keyring, err = keyring.Memberlist(cfg.Keys); err != nil {
+			return nil, fmt.Errorf("gossip keyring: %w", err)
+		}
+		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	}
 	mc.Delegate = g
 	mc.Events = g
 	mc.Logger = logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})

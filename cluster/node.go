@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/keyring"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
@@ -44,6 +45,7 @@ type Node struct {
 	opsMu  sync.RWMutex
 	ops    map[string]LeaderOp
 	verify func(http.Handler) http.Handler
+	signer *keyring.Signer
 
 	// caughtUp latches once the agent has applied its commit index.
 	caughtUp atomic.Bool
@@ -84,13 +86,20 @@ func New(cfg Config) (*Node, error) {
 		leftCh:     make(chan struct{}),
 		ops:        map[string]LeaderOp{},
 		client: &http.Client{
-			Timeout: 10 * time.Second,
+			// Each call has its own deadline; this one only backs them up.
+			Timeout: cfg.ForwardTimeout + 5*time.Second,
 			Transport: &http.Transport{
 				MaxIdleConnsPerHost: 64,
 				IdleConnTimeout:     90 * time.Second,
 				DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			},
 		},
+		// Every call to a peer proves the cluster key, and every call
+		// served checks it (both nil without a key).
+		signer: keyring.NewSigner(cfg.Keys),
+	}
+	if v := keyring.NewVerifier(cfg.Keys, keyring.VerifierConfig{}); v != nil {
+		n.verify = v.Middleware
 	}
 	if err := n.startRaft(hlog); err != nil {
 		n.closeStores()

@@ -102,6 +102,7 @@ func (n *Node) call(ctx context.Context, addr, method, path string, body []byte)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/octet-stream")
 	}
+	n.signer.SignBody(req, body)
 	resp, err := n.client.Do(req)
 	if err != nil {
 		var op *net.OpError

@@ -111,6 +111,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	membershipSteps(sc, w)
 	healthSteps(sc, w)
 	inputSteps(sc, w)
+	securitySteps(sc, w)
 }
 
 func tagged(p *godog.Scenario, tag string) bool {

@@ -16,6 +16,9 @@
 # still reach it. Everything lives in DIR (default ./tmp/cluster): per agent
 # nodeI.pid, nodeI.http, nodeI.log and the data dir nodeI/.
 # AGENT_ARGS adds flags to every agent (e.g. AGENT_ARGS=--enable-debug).
+# CUSTODES_ENCRYPT (a cluster key list, see `custodes keygen`) set at start
+# is saved as DIR/cluster.key (mode 600) and given to every agent started
+# in DIR, restarts included, with --encrypt-file.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,6 +103,7 @@ start_node() {
   local args=(agent --node-id "node$i" --data-dir "$DIR/node$i" --http "$http" --raft "$raft"
               --gossip "$gossip" --bootstrap-expect "$N" --log-level info ${AGENT_ARGS:-})
   [ -n "$join" ] && args+=(--join "$join")
+  [ -f "$DIR/cluster.key" ] && args+=(--encrypt-file "$DIR/cluster.key")
   if [ "$NETNS" = 1 ]; then
     # ip netns exec replaces itself with the agent: $! is the agent's PID.
     ip netns exec "$(cat "$DIR/netns.prefix")-n$i" "$BIN" "${args[@]}" >>"$DIR/node$i.log" 2>&1 &
@@ -174,6 +178,10 @@ case "$cmd" in
       netns_up "$N"
     fi
     printf 'N=%s\nNETNS=%s\nBASE=%s\nBIN=%q\n' "$N" "$NETNS" "$BASE" "$BIN" > "$DIR/cluster.env"
+    rm -f "$DIR/cluster.key"
+    if [ -n "${CUSTODES_ENCRYPT:-}" ]; then
+      (umask 077 && printf '%s\n' "$CUSTODES_ENCRYPT" > "$DIR/cluster.key")
+    fi
     for i in $(seq 1 "$N"); do start_node "$i"; done
     wait_ready 30
     status ;;

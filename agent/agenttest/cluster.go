@@ -20,10 +20,13 @@ import (
 // Cluster is a set of in-process agents. Agents[i] is nil while i is down.
 type Cluster struct {
 	Agents []*agent.Agent
-	cfgs   []agent.Config
-	root   string
-	opts   Options
-	out    io.Writer
+	// strangers are agents started apart (AddStranger), stopped with the
+	// cluster but not counted in it.
+	strangers []*agent.Agent
+	cfgs      []agent.Config
+	root      string
+	opts      Options
+	out       io.Writer
 }
 
 // Options tune a test cluster.
@@ -33,6 +36,9 @@ type Options struct {
 	LogOutput io.Writer
 	// Configure, if set, may change each agent's config before it starts.
 	Configure func(i int, c *agent.Config)
+	// Keys, if set, is every agent's cluster key list (keyring.Parse);
+	// Configure may still change one agent's.
+	Keys [][]byte
 }
 
 // Start starts n agents that bootstrap one cluster and waits for a leader.
@@ -85,6 +91,7 @@ func (c *Cluster) config(i int) agent.Config {
 	cfg.Cluster.FSM.MinDeregisterAfter = 100 * time.Millisecond
 	cfg.Health.Tick = 50 * time.Millisecond
 	cfg.Health.RectifyTimeout = time.Second
+	cfg.Cluster.Keys = c.opts.Keys
 	return cfg
 }
 
@@ -267,6 +274,10 @@ func (c *Cluster) Shutdown() {
 	for i := range c.Agents {
 		c.Kill(i)
 	}
+	for _, a := range c.strangers {
+		a.Kill()
+	}
+	c.strangers = nil
 	_ = os.RemoveAll(c.root)
 }
 

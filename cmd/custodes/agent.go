@@ -82,6 +82,8 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("custodes agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	agentFlags(fs, &cfg, &level)
+	var key keyFlags
+	key.bind(fs)
 	gc := gcFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -99,6 +101,15 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Cluster.Logger = logger
+	keys, source, err := key.load(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes agent: cluster key:", err)
+		return 2
+	}
+	cfg.Cluster.Keys = keys
+	if source != "" {
+		logger.Info("cluster key loaded", "from", source, "keys", len(keys))
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "custodes agent:", err)
 		return 2

@@ -13,6 +13,7 @@ import (
 
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/keyring"
 )
 
 // runDev starts a whole local cluster in one process: n agents on
@@ -53,6 +54,20 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(dir)
 	}
 
+	// The dev cluster is keyed like a production one, so what works
+	// against it works against a keyed cluster; the key is printed for
+	// `custodes leave` and signed calls.
+	key, err := keyring.Generate()
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
+		return 1
+	}
+	keys, err := keyring.Parse(key)
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
+		return 1
+	}
+
 	var agents []*agent.Agent
 	stopAll := func() {
 		var wg sync.WaitGroup
@@ -77,6 +92,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		cfg.Cluster.GossipAddr = fmt.Sprintf("127.0.0.1:%d", *portBase+200+i)
 		cfg.Cluster.BootstrapExpect = *nodes
 		cfg.Cluster.Logger = logger.With("node", cfg.Cluster.NodeID)
+		cfg.Cluster.Keys = keys
 		if i > 1 {
 			cfg.Cluster.Join = []string{fmt.Sprintf("127.0.0.1:%d", *portBase+201)}
 		}
@@ -100,6 +116,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	for _, a := range agents {
 		fmt.Fprintf(stdout, "  %-5s http://%s   raft %s   gossip %s\n", a.Node().ID(), a.HTTPAddr(), a.Node().RaftAddr(), a.Node().GossipAddr())
 	}
+	fmt.Fprintf(stdout, "  cluster key %s\n  (custodes leave --http %s --encrypt %s)\n", key, agents[len(agents)-1].HTTPAddr(), key)
 	first := "http://" + agents[0].HTTPAddr()
 	fmt.Fprintf(stdout, "\nTry:\n  curl -s -XPOST %s/register -d '{\"name\":\"web\",\"address\":\"127.0.0.1:9000\",\"version\":\"1.0.0\"}'\n", first)
 	fmt.Fprintf(stdout, "  curl -s %s/service/web\n  curl -s %s/admin/raft\n\nCtrl-C stops the cluster.\n", first, first)

@@ -1,5 +1,5 @@
 // Command custodes is the registry agent and its tools, one binary with
-// subcommands: agent, dev, version.
+// subcommands: agent, dev, leave, keygen, bench, version.
 package main
 
 import (
@@ -13,8 +13,10 @@ const usage = `custodes — a Raft-replicated service registry
 Usage:
   custodes agent   --node-id ID --data-dir DIR --http HOST:PORT --raft HOST:PORT --gossip HOST:PORT
                    [--bootstrap-expect N] [--join ADDR,ADDR,...]
+                   [--encrypt KEY,KEY... | --encrypt-file PATH]   (or CUSTODES_ENCRYPT)
   custodes dev     [--data-dir DIR] [--nodes 3] [--port-base 8500]
-  custodes leave   [--http HOST:PORT]   decommission a running agent
+  custodes leave   [--http HOST:PORT] [--encrypt KEY | --encrypt-file PATH]   decommission a running agent
+  custodes keygen                       print a new random cluster key
   custodes bench   [--cluster-dir DIR]  measure a cluster started by scripts/cluster.sh
   custodes version
 
@@ -38,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runAgent(args[1:], stdout, stderr)
 	case "dev":
 		return runDev(args[1:], stdout, stderr)
+	case "keygen":
+		return runKeygen(args[1:], stdout, stderr)
 	case "leave":
 		return runLeave(args[1:], stdout, stderr)
 	case "bench":

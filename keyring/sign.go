@@ -1,0 +1,156 @@
+package keyring
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Header carries the proof of the cluster key on agent-to-agent requests.
+const Header = "X-Custodes-Auth"
+
+// DefaultMaxBody bounds the body a Signer or Verifier reads to hash it.
+// Agent-to-agent bodies are small except forwarded write batches, which the
+// api bounds at a little over 9 MiB.
+const DefaultMaxBody = 64 << 20
+
+// derivationLabel separates the HMAC key from the cluster key, which is
+// also memberlist's AES key: one secret, two unrelated keys. Change the
+// version when the signed string changes.
+const derivationLabel = "custodes-internal-v1"
+
+// derive returns the request-signing key of one cluster key.
+func derive(key []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(derivationLabel))
+	return m.Sum(nil)
+}
+
+// mac computes the signature of one request.
+func mac(derived []byte, method, uri string, unixNanos int64, nonce string, bodySum []byte) []byte {
+	m := hmac.New(sha256.New, derived)
+	fmt.Fprintf(m, "%s\n%s\n%d\n%s\n%x", method, uri, unixNanos, nonce, bodySum)
+	return m.Sum(nil)
+}
+
+// Signer adds the proof of the primary cluster key to outgoing requests.
+// It is safe for concurrent use.
+type Signer struct {
+	derived []byte
+	maxBody int64
+	now     func() time.Time
+}
+
+// NewSigner signs with keys[0], the primary key. It returns nil when keys
+// is empty; a nil *Signer signs nothing, so callers need not branch.
+func NewSigner(keys [][]byte) *Signer {
+	if len(keys) == 0 {
+		return nil
+	}
+	return &Signer{derived: derive(keys[0]), maxBody: DefaultMaxBody, now: time.Now}
+}
+
+// WithClock returns a copy of s that reads the time from now: for tests
+// and tools that need a request from another moment (a stale one, say).
+func (s *Signer) WithClock(now func() time.Time) *Signer {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.now = now
+	return &c
+}
+
+// Sign sets Header on r. It reads r's body to hash it (at most
+// DefaultMaxBody bytes) and puts it back, so r can still be sent (and its
+// GetBody still replays it). The request URI signed is r.URL.RequestURI(),
+// the one the server sees.
+func (s *Signer) Sign(r *http.Request) error {
+	if s == nil {
+		return nil
+	}
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
+		body, err = io.ReadAll(io.LimitReader(r.Body, s.maxBody+1))
+		_ = r.Body.Close()
+		if err != nil {
+			return fmt.Errorf("signing %s %s: reading the body: %w", r.Method, r.URL.Path, err)
+		}
+		if int64(len(body)) > s.maxBody {
+			return fmt.Errorf("signing %s %s: body over %d bytes", r.Method, r.URL.Path, s.maxBody)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		r.ContentLength = int64(len(body))
+	}
+	s.SignBody(r, body)
+	return nil
+}
+
+// SignBody sets Header on r for the given body, which the caller already
+// holds (r's body is not read): the way for a client that builds its
+// bodies in memory to avoid a copy.
+func (s *Signer) SignBody(r *http.Request, body []byte) {
+	if s == nil {
+		return
+	}
+	r.Header.Set(Header, s.value(r.Method, r.URL.RequestURI(), body))
+}
+
+// value is the header value for one request.
+func (s *Signer) value(method, uri string, body []byte) string {
+	var n [8]byte
+	_, _ = rand.Read(n[:]) // crypto/rand does not fail on supported systems
+	nonce := hex.EncodeToString(n[:])
+	sum := sha256.Sum256(body)
+	ts := s.now().UnixNano()
+	return strconv.FormatInt(ts, 10) + "." + nonce + "." + hex.EncodeToString(mac(s.derived, method, uri, ts, nonce, sum[:]))
+}
+
+// Transport returns a RoundTripper that signs every request with keys[0]
+// before base sends it (http.DefaultTransport when base is nil). With no
+// keys it returns base unchanged: an agent without a key sends unsigned.
+func Transport(keys [][]byte, base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	s := NewSigner(keys)
+	if s == nil {
+		return base
+	}
+	return &signingTransport{signer: s, base: base}
+}
+
+type signingTransport struct {
+	signer *Signer
+	base   http.RoundTripper
+}
+
+// RoundTrip signs a copy of req: a RoundTripper must not change the
+// request it was given.
+func (t *signingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	if err := t.signer.Sign(out); err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	return t.base.RoundTrip(out)
+}
+
+// CloseIdleConnections passes on to base, so http.Client's method of that
+// name still releases the pooled connections.
+func (t *signingTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
