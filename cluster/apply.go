@@ -96,7 +96,8 @@ func outcome(res applyResult) (Applied, error) {
 	return Applied{Resp: res.resp, Index: res.index, By: res.by}, nil
 }
 
-// waitReady waits until this leader's Barrier has returned.
+// waitReady waits until this leader's Barrier has returned, at most
+// LeaderWait: a leader that loses leadership first never gets ready.
 func (n *Node) waitReady(ctx context.Context) error {
 	n.leaderMu.Lock()
 	ready := n.readyCh
@@ -104,6 +105,15 @@ func (n *Node) waitReady(ctx context.Context) error {
 	select {
 	case <-ready:
 		return nil
+	default:
+	}
+	t := time.NewTimer(n.cfg.LeaderWait)
+	defer t.Stop()
+	select {
+	case <-ready:
+		return nil
+	case <-t.C:
+		return ErrNotLeader
 	case <-ctx.Done():
 		return ErrTimeout
 	case <-n.shutdownCh:
@@ -129,15 +139,17 @@ func raftError(err error) error {
 // retryLeader calls f until it returns anything but ErrNotLeader or
 // ErrNoLeader (the two answers that mean "certainly did not happen"), for
 // at most LeaderWait, pausing a little (with jitter, so that agents that
-// lost the same leader do not retry in step) between tries.
+// lost the same leader do not retry in step) between tries. The first try
+// runs under the caller's context: most calls need no second, and a
+// deadline per call costs a timer on the write path.
 func retryLeader[T any](ctx context.Context, n *Node, f func(ctx context.Context) (T, error)) (T, error) {
+	v, err := f(ctx)
+	if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
+		return v, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.LeaderWait)
 	defer cancel()
 	for {
-		v, err := f(ctx)
-		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
-			return v, err
-		}
 		t := time.NewTimer(10*time.Millisecond + rand.N(20*time.Millisecond))
 		select {
 		case <-ctx.Done():
@@ -149,6 +161,10 @@ func retryLeader[T any](ctx context.Context, n *Node, f func(ctx context.Context
 			var zero T
 			return zero, ErrShutdown
 		case <-t.C:
+		}
+		v, err := f(ctx)
+		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
+			return v, err
 		}
 	}
 }

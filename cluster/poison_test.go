@@ -16,6 +16,7 @@ import (
 
 	"github.com/custodes/custodes/agent/agenttest"
 	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/keyring"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
@@ -98,8 +99,28 @@ var internalRoutes = []string{
 }
 
 func TestPoisonNeverReachesTheLog(t *testing.T) {
-	c := startCluster(t, 3, agenttest.Options{})
+	// The cluster has a key and the poison is signed with it: the worst
+	// case, an agent's own key in the wrong hands. Unsigned, every call is
+	// refused before anything is read.
+	key, _ := keyring.Generate()
+	keys, err := keyring.Parse(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := keyring.NewSigner(keys)
+	c := startCluster(t, 3, agenttest.Options{Keys: keys})
 	bodies := poisonBodies()
+	for _, route := range internalRoutes {
+		req, _ := http.NewRequest(http.MethodPost, c.URL(0)+route, bytes.NewReader(frame([]byte("x"))))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("unsigned POST %s: %d, want 401", route, resp.StatusCode)
+		}
+	}
 
 	// Client writes go on during the second round.
 	var written, tried atomic.Int64
@@ -133,25 +154,37 @@ func TestPoisonNeverReachesTheLog(t *testing.T) {
 		if concurrent {
 			startWriters()
 		}
+		// One sender per agent and route, all at once.
+		var senders sync.WaitGroup
 		for i := range c.Agents {
 			for _, route := range internalRoutes {
-				for name, body := range bodies {
-					for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodPut} {
-						req, _ := http.NewRequest(method, c.URL(i)+route, bytes.NewReader(body))
-						req.Header.Set("Content-Type", "application/octet-stream")
-						resp, err := client.Do(req)
-						if err != nil {
-							t.Fatalf("round %d agent %d %s %s (%s): %v", round, i, method, route, name, err)
-						}
-						answer, _ := io.ReadAll(resp.Body)
-						resp.Body.Close()
-						if resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable {
-							t.Errorf("agent %d %s %s (%s): %d %s", i, method, route, name, resp.StatusCode, answer)
+				senders.Add(1)
+				go func() {
+					defer senders.Done()
+					for name, body := range bodies {
+						for _, method := range []string{http.MethodPost, http.MethodGet} {
+							req, _ := http.NewRequest(method, c.URL(i)+route, bytes.NewReader(body))
+							req.Header.Set("Content-Type", "application/octet-stream")
+							signer.SignBody(req, body)
+							resp, err := client.Do(req)
+							if err != nil {
+								t.Errorf("round %d agent %d %s %s (%s): %v", round, i, method, route, name, err)
+								return
+							}
+							answer, _ := io.ReadAll(resp.Body)
+							resp.Body.Close()
+							if resp.StatusCode == http.StatusUnauthorized {
+								t.Errorf("agent %d %s %s (%s): signed, yet %d %s", i, method, route, name, resp.StatusCode, answer)
+							}
+							if resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable {
+								t.Errorf("agent %d %s %s (%s): %d %s", i, method, route, name, resp.StatusCode, answer)
+							}
 						}
 					}
-				}
+				}()
 			}
 		}
+		senders.Wait()
 	}
 	close(stop)
 	writers.Wait()
@@ -163,7 +196,7 @@ func TestPoisonNeverReachesTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every agent applies everything committed, then all stop.
-	last := c.Agents[leader].Node().Status().CommitIndex
+	last := c.Agents[leader].Node().Status().FSMIndex
 	if err := c.WaitForIndex(last, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
