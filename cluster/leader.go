@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custodes/custodes/cluster/gossip"
 	"github.com/hashicorp/raft"
 )
 
@@ -102,7 +103,7 @@ func (n *Node) leaderLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-n.gossip.events:
+		case <-n.gossip.Events():
 			m.reconcile(ctx)
 		case <-t.C:
 			m.reconcile(ctx)
@@ -126,22 +127,22 @@ func (n *Node) bootstrapLoop() {
 		case <-t.C:
 		}
 		if n.raft.State() == raft.Leader || n.raft.LastIndex() > 0 {
-			n.gossip.setBootstrapped()
+			n.gossip.Update(func(m *gossip.Meta) { m.Bootstrapped = true })
 			return
 		}
 		var servers []raft.Server
 		other := false
-		for _, m := range n.gossip.list() {
-			if m.Role != RoleRegistry || m.State != "alive" {
+		for _, m := range n.gossip.Members() {
+			if m.Role != RoleRegistry || m.State != gossip.StateAlive {
 				continue
 			}
-			if m.bootstrapped {
+			if m.Bootstrapped {
 				other = true
 				break
 			}
-			if m.expect != n.cfg.BootstrapExpect {
+			if m.Expect != n.cfg.BootstrapExpect {
 				n.cfg.Logger.Warn("peer expects a different cluster size; not bootstrapping",
-					"peer", m.Name, "peer_expect", m.expect, "expect", n.cfg.BootstrapExpect)
+					"peer", m.Name, "peer_expect", m.Expect, "expect", n.cfg.BootstrapExpect)
 				servers = nil
 				break
 			}
@@ -161,7 +162,7 @@ func (n *Node) bootstrapLoop() {
 			continue
 		}
 		n.cfg.Logger.Info("bootstrapped cluster", "servers", len(servers))
-		n.gossip.setBootstrapped()
+		n.gossip.Update(func(m *gossip.Meta) { m.Bootstrapped = true })
 		return
 	}
 }
@@ -176,7 +177,7 @@ func (n *Node) retryJoin() {
 		case <-n.shutdownCh:
 			return
 		case <-t.C:
-			if err := n.gossip.join(n.cfg.Join); err == nil {
+			if err := n.gossip.Join(n.cfg.Join); err == nil {
 				return
 			}
 		}

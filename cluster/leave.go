@@ -120,7 +120,7 @@ func (n *Node) transferLeadership() {
 // the leader to remove it from the Raft configuration, and then closes
 // Left(). The caller shuts the agent down afterwards.
 func (n *Node) Leave(ctx context.Context) error {
-	if err := n.gossip.leave(time.Second); err != nil {
+	if err := n.gossip.Leave(time.Second); err != nil {
 		n.cfg.Logger.Warn("gossip leave", "error", err)
 	}
 	n.transferLeadership()

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custodes/custodes/cluster/gossip"
 	"github.com/hashicorp/raft"
 )
 
@@ -82,11 +83,11 @@ func (m *membership) refresh(ctx context.Context, servers []raft.Server) {
 			Voter: s.Suffrage == raft.Voter, Gossip: "unknown",
 		}
 		if string(s.ID) == m.n.cfg.NodeID {
-			results[i].Gossip, results[i].Healthy = "alive", true
+			results[i].Gossip, results[i].Healthy = gossip.StateAlive, true
 			results[i].LastContact, results[i].AppliedIndex, results[i].Term = now, leaderApplied, term
 			continue
 		}
-		mem, ok := m.n.gossip.member(string(s.ID))
+		mem, ok := m.n.gossip.Member(string(s.ID))
 		if !ok {
 			continue
 		}
@@ -99,7 +100,7 @@ func (m *membership) refresh(ctx context.Context, servers []raft.Server) {
 				return
 			}
 			h.LastContact, h.AppliedIndex, h.Term = time.Now(), st.AppliedIndex, st.Term
-			h.Healthy = h.Gossip == "alive" && st.Term == term &&
+			h.Healthy = h.Gossip == gossip.StateAlive && st.Term == term &&
 				h.AppliedIndex+m.n.cfg.MaxTrailingLogs >= leaderApplied
 		}(&results[i], mem.HTTP)
 	}

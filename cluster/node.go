@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/custodes/custodes/cluster/gossip"
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/keyring"
 	"github.com/hashicorp/go-hclog"
@@ -27,7 +28,7 @@ type Node struct {
 	store  *raftboltdb.BoltStore
 	stable *stableStore
 	trans  *raft.NetworkTransport
-	gossip *gossip
+	gossip *gossip.Pool
 	client *http.Client
 
 	// leadership: readyCh is closed once this leader has applied everything
@@ -110,11 +111,11 @@ func New(cfg Config) (*Node, error) {
 		n.Shutdown()
 		return nil, err
 	}
-	self := meta{
+	self := gossip.Meta{
 		Role: RoleRegistry, ID: cfg.NodeID, Raft: string(n.trans.LocalAddr()), HTTP: cfg.HTTPAddr,
 		Expect: cfg.BootstrapExpect, Bootstrapped: bootstrapped,
 	}
-	n.gossip, err = newGossip(&n.cfg, self, hlog.Named("gossip"))
+	n.gossip, err = startGossip(&n.cfg, self, hlog.Named("gossip"))
 	if err != nil {
 		n.Shutdown()
 		return nil, err
@@ -138,7 +139,7 @@ func New(cfg Config) (*Node, error) {
 		n.wg.Add(1)
 		go n.bootstrapLoop()
 	}
-	if err := n.gossip.join(cfg.Join); err != nil {
+	if err := n.gossip.Join(cfg.Join); err != nil {
 		// Not fatal: the agents named may start later; keep retrying.
 		cfg.Logger.Warn("gossip join failed, retrying in the background", "join", cfg.Join, "error", err)
 		n.wg.Add(1)
@@ -258,9 +259,9 @@ func (n *Node) stop(leave bool) {
 		close(n.shutdownCh)
 		if n.gossip != nil {
 			if leave {
-				_ = n.gossip.leave(time.Second)
+				_ = n.gossip.Leave(time.Second)
 			}
-			_ = n.gossip.ml.Shutdown()
+			_ = n.gossip.Shutdown()
 		}
 		if n.raft != nil {
 			_ = n.raft.Shutdown().Error()
@@ -292,7 +293,7 @@ func (n *Node) ID() string { return n.cfg.NodeID }
 
 // RaftAddr and GossipAddr are the addresses actually bound.
 func (n *Node) RaftAddr() string   { return string(n.trans.LocalAddr()) }
-func (n *Node) GossipAddr() string { return n.gossip.bound }
+func (n *Node) GossipAddr() string { return n.gossip.Addr() }
 
 // IsLeader reports whether this agent is the Raft leader now.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/custodes/custodes/cluster/gossip"
 	"github.com/hashicorp/raft"
 )
 
@@ -40,8 +41,8 @@ func (m *membership) reconcile(ctx context.Context) {
 	}
 
 	// 1. Add and update.
-	for _, mem := range n.gossip.list() {
-		if mem.Role != RoleRegistry || mem.State != "alive" || mem.Raft == "" {
+	for _, mem := range n.gossip.Members() {
+		if mem.Role != RoleRegistry || mem.State != gossip.StateAlive || mem.Raft == "" {
 			continue
 		}
 		s, known := byID[mem.Name]
@@ -159,11 +160,11 @@ func (m *membership) removeDead(ctx context.Context, servers []raft.Server, now 
 // never heard of, it stayed unknown for DeadServerTimeout into this term)
 // and a direct probe of its /alive fails.
 func (m *membership) confirmedDead(ctx context.Context, id string, now time.Time) bool {
-	mem, ok := m.n.gossip.member(id)
+	mem, ok := m.n.gossip.Member(id)
 	if !ok {
 		return now.Sub(m.started) >= m.n.cfg.DeadServerTimeout
 	}
-	if mem.State != "dead" {
+	if mem.State != gossip.StateDead {
 		return false
 	}
 	pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)

@@ -27,7 +27,7 @@ func (n *Node) Leader() (LeaderInfo, bool) {
 		info.HTTP = n.cfg.HTTPAddr
 		return info, true
 	}
-	m, ok := n.gossip.member(string(id))
+	m, ok := n.gossip.Member(string(id))
 	if !ok || m.HTTP == "" {
 		return info, false
 	}
@@ -56,7 +56,7 @@ func (n *Node) WaitForLeader(ctx context.Context) (LeaderInfo, error) {
 }
 
 // Members returns the gossip members this agent knows of.
-func (n *Node) Members() []Member { return n.gossip.list() }
+func (n *Node) Members() []Member { return n.gossip.Members() }
 
 // Server is one entry of the Raft configuration.
 type Server struct {

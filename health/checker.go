@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/cluster/gossip"
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/catalog"
 )
@@ -103,7 +104,7 @@ func (c *Checker) agents() []string {
 	self := c.node.ID()
 	out := []string{self}
 	for _, m := range c.node.Members() {
-		if m.Role == cluster.RoleRegistry && m.State == "alive" && m.Name != self {
+		if m.Role == cluster.RoleRegistry && m.State == gossip.StateAlive && m.Name != self {
 			out = append(out, m.Name)
 		}
 	}
