@@ -10,7 +10,7 @@ import (
 // sends). It lets everything through when the agent has no key. The
 // internal protocol under /internal/ is checked by cluster itself.
 func keyAuth(keys [][]byte) echo.MiddlewareFunc {
-	v := keyring.NewVerifier(keys, keyring.VerifierConfig{})
+	v := keyring.NewVerifier(keys, keyring.VerifierConfig{MaxBody: MaxBodyBytes})
 	if v == nil {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}

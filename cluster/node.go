@@ -99,7 +99,7 @@ func New(cfg Config) (*Node, error) {
 		// served checks it (both nil without a key).
 		signer: keyring.NewSigner(cfg.Keys),
 	}
-	if v := keyring.NewVerifier(cfg.Keys, keyring.VerifierConfig{}); v != nil {
+	if v := keyring.NewVerifier(cfg.Keys, keyring.VerifierConfig{MaxBody: maxWireBytes}); v != nil {
 		n.verify = v.Middleware
 	}
 	if err := n.startRaft(hlog); err != nil {
