@@ -193,10 +193,11 @@ func DecodeResult(t MessageType, data []byte) (any, error) {
 	return res, nil
 }
 
-// ValidateEncoded checks that data is an entry Apply can decode (a command
-// or a batch of them), with Apply's own lenient decoding. Anything
-// proposed from outside the process must pass it first: Apply panics on an
-// entry it cannot decode, on every replica.
+// ValidateEncoded checks that data is a log entry Apply can decode (a
+// command or a batch of them), with Apply's own lenient decoding: the
+// tests use it to state exactly what Apply panics on. It is not a check
+// for input from the network, which may carry commands only and goes
+// through DecodeCommand and Validate (a batch passes this check).
 func ValidateEncoded(data []byte) error {
 	t, body, err := decode(data)
 	if err != nil {
