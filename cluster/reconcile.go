@@ -133,27 +133,46 @@ func (m *membership) removeDead(ctx context.Context, servers []raft.Server, now 
 		}
 	}
 	m.mu.Unlock()
+	ids, held := votersToRemove(voters, dead, replacements, now, n.cfg.MinQuorum, n.cfg.DeadServerTimeout)
+	if held {
+		n.cfg.Logger.Warn("not removing every dead voter: quorum safety", "dead", len(dead), "removing", len(ids), "voters", voters, "min_quorum", n.cfg.MinQuorum)
+	}
+	for _, id := range ids {
+		n.cfg.Logger.Info("removing dead voter", "id", id)
+		if err := n.await(n.raft.RemoveServer(id, 0, n.cfg.ApplyTimeout), 2*n.cfg.ApplyTimeout); err != nil {
+			n.cfg.Logger.Warn("remove dead voter failed", "id", id, "error", err)
+			return
+		}
+	}
+}
+
+// votersToRemove is the quorum arithmetic of dead-server cleanup, pure so
+// it can be tested on its own: of the dead voters (oldest death first) it
+// picks those to remove now. A dead voter goes when a replacement was
+// promoted since the first death (each replacement covers one) or once it
+// has been dead for timeout; never more than (voters-1)/2 in one pass, and
+// never so many that fewer than minQuorum voters remain. It stops at the
+// first voter it may not remove for quorum's sake, so a later death never
+// goes before an earlier one for that reason; held says it stopped so.
+func votersToRemove(voters int, dead []deadVoter, replacements int, now time.Time, minQuorum int, timeout time.Duration) (ids []raft.ServerID, held bool) {
+	var out []raft.ServerID
 	budget := (voters - 1) / 2
 	for _, d := range dead {
-		if budget == 0 || voters-1 < n.cfg.MinQuorum {
-			n.cfg.Logger.Warn("not removing dead voter: quorum safety", "id", d.id, "voters", voters, "min_quorum", n.cfg.MinQuorum)
-			return
+		if budget == 0 || voters-1 < minQuorum {
+			return out, true
 		}
 		switch {
 		case replacements > 0:
 			replacements--
-		case now.Sub(d.since) >= n.cfg.DeadServerTimeout:
+		case now.Sub(d.since) >= timeout:
 		default:
 			continue
 		}
-		n.cfg.Logger.Info("removing dead voter", "id", d.id, "dead_for", now.Sub(d.since))
-		if err := n.await(n.raft.RemoveServer(d.id, 0, n.cfg.ApplyTimeout), 2*n.cfg.ApplyTimeout); err != nil {
-			n.cfg.Logger.Warn("remove dead voter failed", "id", d.id, "error", err)
-			return
-		}
+		out = append(out, d.id)
 		voters--
 		budget--
 	}
+	return out, false
 }
 
 // confirmedDead: gossip says the server failed (or, for a server gossip
