@@ -11,6 +11,7 @@ import (
 	"github.com/custodes/custodes/api"
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/health"
+	"github.com/custodes/custodes/tlsutil"
 )
 
 // Config is one agent's whole configuration.
@@ -20,6 +21,9 @@ type Config struct {
 	Cluster  cluster.Config
 	API      api.Config
 	Health   health.Config
+	// TLS names the certificate files; Validate loads them into
+	// Cluster.TLS (tls.go).
+	TLS tlsutil.Config
 }
 
 // DefaultConfig returns a LAN agent's defaults.
@@ -35,6 +39,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Cluster.HTTPAddr == "" {
 		c.Cluster.HTTPAddr = c.HTTPAddr
+	}
+	if err := c.loadTLS(); err != nil {
+		return err
 	}
 	if err := c.Cluster.Validate(); err != nil {
 		return err
@@ -71,6 +78,7 @@ func Start(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
 	cfg.Cluster.HTTPAddr = ln.Addr().String()
+	ln = serveTLS(ln, cfg)
 	logKeyState(cfg)
 	node, err := cluster.New(cfg.Cluster)
 	if err != nil {
@@ -81,6 +89,7 @@ func Start(cfg Config) (*Agent, error) {
 	checker.Start()
 	a := &Agent{cfg: cfg, ln: ln, node: node, health: checker, api: api.New(node, checker, cfg.API), done: make(chan struct{})}
 	a.srv = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.srv.ErrorLog = serverErrorLog(cfg)
 	go func() {
 		defer close(a.done)
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/keyring"
+	"github.com/custodes/custodes/tlsutil"
 )
 
 // Config holds everything one registry agent's cluster layer needs.
@@ -78,6 +79,13 @@ type Config struct {
 	// gossip and signs agent-to-agent calls, every one decrypts and
 	// verifies. Empty: gossip and calls go unencrypted and unsigned.
 	Keys [][]byte
+
+	// TLS, when set, is the agent's TLS material (tlsutil.Load): Raft
+	// runs over mutual TLS, calls to peers use https and present the
+	// agent's certificate, and with VerifyIncoming the internal routes
+	// refuse callers without a certificate from the CA. Every agent of a
+	// cluster must share the mode. Nil: plain TCP and http.
+	TLS *tlsutil.TLS
 
 	// Logger receives custodes' own lines and, through an hclog adapter,
 	// Raft's and memberlist's.

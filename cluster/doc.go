@@ -15,5 +15,6 @@
 // Files: node.go (lifecycle), apply.go (Propose and the leader's checks),
 // group.go (the one batcher), status.go (leader, status, health, ready),
 // read.go (read index), leader.go, membership.go, reconcile.go, leave.go,
-// gossip.go, bootstrap and logging.
+// gossip.go, tls.go (Raft over TLS, https to peers, the internal routes'
+// certificate check), bootstrap and logging.
 package cluster

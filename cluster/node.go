@@ -93,6 +93,7 @@ func New(cfg Config) (*Node, error) {
 				MaxIdleConnsPerHost: 64,
 				IdleConnTimeout:     90 * time.Second,
 				DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+				TLSClientConfig:     peerTLS(cfg.TLS),
 			},
 		},
 		// Every call to a peer proves the cluster key, and every call
@@ -195,7 +196,7 @@ func (n *Node) startRaft(hlog hclog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("raft address: %w", err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, advertisable(addr), 3, 10*time.Second, hlog.Named("transport"))
+	trans, err := newRaftTransport(n.cfg.RaftAddr, advertisable(addr), n.cfg.TLS, hlog.Named("transport"))
 	if err != nil {
 		return fmt.Errorf("raft transport: %w", err)
 	}

@@ -95,7 +95,7 @@ func (n *Node) call(ctx context.Context, addr, method, path string, body []byte)
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, n.scheme()+addr+path, rd)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %v", errNotSent, err)
 	}

@@ -87,7 +87,9 @@ func (n *Node) runOp(ctx context.Context, name string, arg []byte) ([]byte, erro
 var errNoRoute = errors.New("no such internal call")
 
 // InternalHandler serves the internal protocol. With a cluster key it
-// refuses every call that does not carry proof of the key.
+// refuses every call that does not carry proof of the key; with TLS and
+// VerifyIncoming, every call whose caller showed no certificate from the
+// CA (tls.go).
 func (n *Node) InternalHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+rpcApply, n.serveApply)
@@ -104,7 +106,7 @@ func (n *Node) InternalHandler() http.Handler {
 	if n.verify != nil {
 		h = n.verify(h)
 	}
-	return h
+	return n.requirePeerCert(h)
 }
 
 // readAll reads a body of at most limit bytes; more is ErrTooLarge.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/tlsutil"
 )
 
 // Cluster is a set of in-process agents. Agents[i] is nil while i is down.
@@ -27,6 +28,7 @@ type Cluster struct {
 	root      string
 	opts      Options
 	out       io.Writer
+	ca        *tlsutil.CA // the TLS cluster's CA, nil without TLS
 }
 
 // Options tune a test cluster.
@@ -39,6 +41,9 @@ type Options struct {
 	// Keys, if set, is every agent's cluster key list (keyring.Parse);
 	// Configure may still change one agent's.
 	Keys [][]byte
+	// TLS starts every agent with TLS: a CA and one certificate per agent
+	// are generated in the cluster's directory (tls.go).
+	TLS bool
 }
 
 // Start starts n agents that bootstrap one cluster and waits for a leader.
@@ -55,6 +60,10 @@ func Start(n int, opts Options) (*Cluster, error) {
 		}
 	}
 	c := &Cluster{Agents: make([]*agent.Agent, n), cfgs: make([]agent.Config, n), root: root, opts: opts, out: out}
+	if err := c.startTLS(); err != nil {
+		_ = os.RemoveAll(root)
+		return nil, err
+	}
 	for i := range n {
 		cfg := c.config(i)
 		cfg.Cluster.BootstrapExpect = n
@@ -92,6 +101,7 @@ func (c *Cluster) config(i int) agent.Config {
 	cfg.Health.Tick = 50 * time.Millisecond
 	cfg.Health.RectifyTimeout = time.Second
 	cfg.Cluster.Keys = c.opts.Keys
+	cfg.TLS = c.agentTLS(cfg.Cluster.NodeID)
 	return cfg
 }
 
@@ -129,8 +139,8 @@ func (c *Cluster) Voters(i int) []string {
 	return out
 }
 
-// URL is agent i's base URL.
-func (c *Cluster) URL(i int) string { return "http://" + c.cfgs[i].HTTPAddr }
+// URL is agent i's base URL (https in a TLS cluster).
+func (c *Cluster) URL(i int) string { return c.scheme() + c.cfgs[i].HTTPAddr }
 
 // Leader returns the index of the agent every live agent agrees leads, or -1.
 func (c *Cluster) Leader() int {

@@ -14,6 +14,7 @@ import (
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/keyring"
+	"github.com/custodes/custodes/tlsutil"
 )
 
 // runDev starts a whole local cluster in one process: n agents on
@@ -25,6 +26,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	nodes := fs.Int("nodes", 3, "number of agents")
 	portBase := fs.Int("port-base", 8500, "agent i serves HTTP on port-base+i, Raft on port-base+100+i, gossip on port-base+200+i")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	withTLS := fs.Bool("tls", false, "serve over TLS: a CA and one certificate per agent are made under DATA-DIR/tls")
 	gc := gcFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -68,6 +70,14 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	var devTLS func(name string) (tlsutil.Config, error)
+	if *withTLS {
+		if devTLS, err = devCerts(filepath.Join(dir, "tls")); err != nil {
+			fmt.Fprintln(stderr, "custodes dev:", err)
+			return 1
+		}
+	}
+
 	var agents []*agent.Agent
 	stopAll := func() {
 		var wg sync.WaitGroup
@@ -93,6 +103,13 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		cfg.Cluster.BootstrapExpect = *nodes
 		cfg.Cluster.Logger = logger.With("node", cfg.Cluster.NodeID)
 		cfg.Cluster.Keys = keys
+		if devTLS != nil {
+			if cfg.TLS, err = devTLS(cfg.Cluster.NodeID); err != nil {
+				fmt.Fprintln(stderr, "custodes dev:", err)
+				stopAll()
+				return 1
+			}
+		}
 		if i > 1 {
 			cfg.Cluster.Join = []string{fmt.Sprintf("127.0.0.1:%d", *portBase+201)}
 		}
@@ -114,14 +131,41 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "custodes dev: %d agents, data in %s, leader %s\n", len(agents), dir, leader.ID)
 	for _, a := range agents {
-		fmt.Fprintf(stdout, "  %-5s http://%s   raft %s   gossip %s\n", a.Node().ID(), a.HTTPAddr(), a.Node().RaftAddr(), a.Node().GossipAddr())
+		fmt.Fprintf(stdout, "  %-5s %s   raft %s   gossip %s\n", a.Node().ID(), a.URL(), a.Node().RaftAddr(), a.Node().GossipAddr())
 	}
 	fmt.Fprintf(stdout, "  cluster key %s\n  (custodes leave --http %s --encrypt %s)\n", key, agents[len(agents)-1].HTTPAddr(), key)
-	first := "http://" + agents[0].HTTPAddr()
-	fmt.Fprintf(stdout, "\nTry:\n  curl -s -XPOST %s/register -d '{\"name\":\"web\",\"address\":\"127.0.0.1:9000\",\"version\":\"1.0.0\"}'\n", first)
-	fmt.Fprintf(stdout, "  curl -s %s/service/web\n  curl -s %s/admin/raft\n\nCtrl-C stops the cluster.\n", first, first)
+	first, curl := agents[0].URL(), "curl -s"
+	if devTLS != nil {
+		ca := filepath.Join(dir, "tls", tlsutil.CAFile)
+		curl = "curl -s --cacert " + ca
+		fmt.Fprintf(stdout, "  TLS: CA %s (custodes leave ... --tls-ca %s)\n", ca, ca)
+	}
+	fmt.Fprintf(stdout, "\nTry:\n  "+curl+" -XPOST %s/register -d '{\"name\":\"web\",\"address\":\"127.0.0.1:9000\",\"version\":\"1.0.0\"}'\n", first)
+	fmt.Fprintf(stdout, "  "+curl+" %s/service/web\n  "+curl+" %s/admin/raft\n\nCtrl-C stops the cluster.\n", first, first)
 	<-signalled()
 	fmt.Fprintln(stdout, "custodes dev: stopping")
 	stopAll()
 	return 0
+}
+
+// devCerts makes a CA in dir and returns a function that issues each
+// agent's certificate, as `custodes tls ca` and `custodes tls cert` would.
+func devCerts(dir string) (func(name string) (tlsutil.Config, error), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	ca, _, err := tlsutil.WriteCA(dir, true)
+	if err != nil {
+		return nil, err
+	}
+	return func(name string) (tlsutil.Config, error) {
+		if _, err := tlsutil.WriteCert(ca, dir, name, nil, nil, true); err != nil {
+			return tlsutil.Config{}, err
+		}
+		cert, key := tlsutil.CertFiles(name)
+		return tlsutil.Config{
+			CertFile: filepath.Join(dir, cert), KeyFile: filepath.Join(dir, key),
+			CAFile: filepath.Join(dir, tlsutil.CAFile), VerifyIncoming: true,
+		}, nil
+	}, nil
 }

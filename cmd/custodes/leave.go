@@ -20,6 +20,8 @@ func runLeave(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("http", "127.0.0.1:8500", "HTTP address of the agent that should leave")
 	var key keyFlags
 	key.bind(fs)
+	var tf clientTLSFlags
+	tf.bind(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -31,9 +33,14 @@ func runLeave(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "custodes leave: cluster key:", err)
 		return 2
 	}
+	base, scheme, err := tf.transport()
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes leave:", err)
+		return 2
+	}
 	// An agent started with a key refuses an unsigned leave (401).
-	client := &http.Client{Timeout: 30 * time.Second, Transport: keyring.Transport(keys, nil)}
-	resp, err := client.Post("http://"+*addr+"/admin/leave", "application/json", nil)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: keyring.Transport(keys, base)}
+	resp, err := client.Post(scheme+*addr+"/admin/leave", "application/json", nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "custodes leave:", err)
 		return 1

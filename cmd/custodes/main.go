@@ -1,5 +1,5 @@
 // Command custodes is the registry agent and its tools, one binary with
-// subcommands: agent, dev, leave, keygen, bench, version.
+// subcommands: agent, dev, leave, tls, keygen, bench, version.
 package main
 
 import (
@@ -14,8 +14,11 @@ Usage:
   custodes agent   --node-id ID --data-dir DIR --http HOST:PORT --raft HOST:PORT --gossip HOST:PORT
                    [--bootstrap-expect N] [--join ADDR,ADDR,...]
                    [--encrypt KEY,KEY... | --encrypt-file PATH]   (or CUSTODES_ENCRYPT)
+                   [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-require-client-cert]]
   custodes dev     [--data-dir DIR] [--nodes 3] [--port-base 8500]
-  custodes leave   [--http HOST:PORT] [--encrypt KEY | --encrypt-file PATH]   decommission a running agent
+  custodes leave   [--http HOST:PORT] [--encrypt KEY | --encrypt-file PATH] [--tls-ca FILE]   decommission a running agent
+  custodes tls ca  [--dir DIR]          write a new CA (ca.pem, ca-key.pem)
+  custodes tls cert --name N [--ip IP,...] [--dns NAME,...] [--dir DIR]   write N.pem, N-key.pem signed by it
   custodes keygen                       print a new random cluster key
   custodes bench   [--cluster-dir DIR]  measure a cluster started by scripts/cluster.sh
   custodes version
@@ -40,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runAgent(args[1:], stdout, stderr)
 	case "dev":
 		return runDev(args[1:], stdout, stderr)
+	case "tls":
+		return runTLS(args[1:], stdout, stderr)
 	case "keygen":
 		return runKeygen(args[1:], stdout, stderr)
 	case "leave":
