@@ -297,6 +297,9 @@ func TestRestoreRejectsInconsistentSnapshots(t *testing.T) {
 			`{"id":"a","name":"web","address":"h:2"}]}`},
 		{"v2 null instance", `{"version":2,"applied":1,"tables":{"catalog":{"instances":[null]}}}`},
 		{"v2 no name", `{"version":2,"applied":1,"tables":{"catalog":{"instances":[{"id":"a"}]}}}`},
+		{"v2 acl null", `{"version":2,"applied":1,"tables":{"acl":null}}`},
+		{"v2 acl users without bootstrap", `{"version":2,"applied":1,"tables":{"acl":{"users":[` +
+			`{"name":"a","roles":["management"],"token_hash":"` + strings.Repeat("a", 64) + `"}]}}}`},
 		{"v2 duplicate address", `{"version":2,"applied":2,"tables":{"catalog":{"instances":[` +
 			`{"id":"a","name":"web","address":"h:1"},{"id":"b","name":"web","address":"h:1"}]}}}`},
 	} {
@@ -324,7 +327,7 @@ func TestRestoreReadsVersion1(t *testing.T) {
 	}
 	sameState(t, got, want.fsm)
 	inner := strings.TrimPrefix(snapshotV1Bytes, `{"version":1,"applied":11,`)
-	wantV2 := `{"version":2,"applied":11,"tables":{"catalog":{` + inner + "}}\n"
+	wantV2 := `{"version":2,"applied":11,"tables":{"acl":{"bootstrapped":false,"users":[]},"catalog":{` + inner + "}}\n"
 	if v2 := persist(t, got); string(v2) != wantV2 {
 		t.Errorf("persisted after a v1 restore:\n%s\nwant\n%s", v2, wantV2)
 	}

@@ -15,7 +15,11 @@ type Section struct {
 // EncodeSection returns the JSON of the table's section, users ordered by
 // name so that equal tables encode to equal bytes.
 func (t *Table) EncodeSection() ([]byte, error) {
-	return json.Marshal(Section{Bootstrapped: t.bootstrapped, Users: t.All()})
+	users := t.All()
+	if users == nil {
+		users = []*User{} // "users":[] rather than null, for readers of the file
+	}
+	return json.Marshal(Section{Bootstrapped: t.bootstrapped, Users: users})
 }
 
 // DecodeSection builds a table from the JSON of a section.
