@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/agent"
+	"github.com/custodes/custodes/api"
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/keyring"
 )
@@ -26,6 +27,9 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	portBase := fs.Int("port-base", 8500, "agent i serves HTTP on port-base+i, Raft on port-base+100+i, gossip on port-base+200+i")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	gc := gcFlag(fs)
+	var aclf aclFlags
+	var aclCfg api.ACLConfig
+	aclf.bind(fs, &aclCfg)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -33,6 +37,10 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := setGC(*gc); err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
+		return 2
+	}
+	if err := aclf.load(&aclCfg); err != nil {
 		fmt.Fprintln(stderr, "custodes dev:", err)
 		return 2
 	}
@@ -93,6 +101,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		cfg.Cluster.BootstrapExpect = *nodes
 		cfg.Cluster.Logger = logger.With("node", cfg.Cluster.NodeID)
 		cfg.Cluster.Keys = keys
+		cfg.API.ACL = aclCfg
 		if i > 1 {
 			cfg.Cluster.Join = []string{fmt.Sprintf("127.0.0.1:%d", *portBase+201)}
 		}
@@ -118,8 +127,15 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "  cluster key %s\n  (custodes leave --http %s --encrypt %s)\n", key, agents[len(agents)-1].HTTPAddr(), key)
 	first := "http://" + agents[0].HTTPAddr()
-	fmt.Fprintf(stdout, "\nTry:\n  curl -s -XPOST %s/register -d '{\"name\":\"web\",\"address\":\"127.0.0.1:9000\",\"version\":\"1.0.0\"}'\n", first)
-	fmt.Fprintf(stdout, "  curl -s %s/service/web\n  curl -s %s/admin/raft\n\nCtrl-C stops the cluster.\n", first, first)
+	management, demo, err := devACL(first, aclCfg.InitialManagementToken)
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes dev: acl:", err)
+		stopAll()
+		return 1
+	}
+	fmt.Fprintf(stdout, "  acl default %s\n  management token %s\n  demo user token  %s   (services:write)\n", aclCfg.Default, management, demo)
+	fmt.Fprintf(stdout, "\nTry:\n  curl -s -XPOST %s/register -H 'Content-Type: application/json' -H \"Authorization: Bearer %s\" -d '{\"name\":\"web\",\"address\":\"127.0.0.1:9000\",\"version\":\"1.0.0\"}'\n", first, demo)
+	fmt.Fprintf(stdout, "  curl -s -H \"Authorization: Bearer %s\" %s/service/web\n  curl -s -H \"Authorization: Bearer %s\" %s/admin/raft\n\nCtrl-C stops the cluster.\n", demo, first, demo, first)
 	<-signalled()
 	fmt.Fprintln(stdout, "custodes dev: stopping")
 	stopAll()

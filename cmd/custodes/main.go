@@ -14,6 +14,7 @@ Usage:
   custodes agent   --node-id ID --data-dir DIR --http HOST:PORT --raft HOST:PORT --gossip HOST:PORT
                    [--bootstrap-expect N] [--join ADDR,ADDR,...]
                    [--encrypt KEY,KEY... | --encrypt-file PATH]   (or CUSTODES_ENCRYPT)
+                   [--acl-default allow|deny] [--initial-management-token-file PATH]
   custodes dev     [--data-dir DIR] [--nodes 3] [--port-base 8500]
   custodes leave   [--http HOST:PORT] [--encrypt KEY | --encrypt-file PATH]   decommission a running agent
   custodes keygen                       print a new random cluster key
