@@ -112,6 +112,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	healthSteps(sc, w)
 	inputSteps(sc, w)
 	securitySteps(sc, w)
+	aclSteps(sc, w)
 }
 
 func tagged(p *godog.Scenario, tag string) bool {
