@@ -277,3 +277,17 @@ func registeredRoutes(e *echo.Echo) func() map[string]bool {
 		return out
 	})
 }
+
+// tokenStillValid reports whether the token a long-lived request (an
+// event stream) was authorized with still belongs to its user: a stream
+// must not outlive its user's deletion or token rotation. The stream
+// wakes on every applied entry, so it checks again right after either.
+// A request authorized without a token stays valid.
+func (s *Server) tokenStillValid(c echo.Context) bool {
+	u, ok := requestUser(c)
+	if !ok {
+		return true
+	}
+	cur, ok := s.cluster.FSM().UserByTokenHash(u.TokenHash)
+	return ok && cur.Name == u.Name
+}
