@@ -41,29 +41,47 @@ func call(t *testing.T, method, url, token string, body any) (int, map[string]an
 // An event stream is filtered like any read under deny, and ends as soon
 // as its user is deleted: a stream must not outlive the token.
 func TestEventStreamEndsWhenItsUserIsDeleted(t *testing.T) {
+	root, err := api.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := agenttest.Start(3, agenttest.Options{Configure: func(_ int, cfg *agent.Config) {
-		cfg.API.ACL.Default = api.ACLDeny
+		cfg.API.ACL = api.ACLConfig{Default: api.ACLDeny, InitialManagementToken: root}
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Shutdown)
-	l, _ := c.WaitForLeader(10 * time.Second)
+	agenttest.WaitFor(t, "the initial token's bootstrap on every agent", 10*time.Second, func() bool {
+		for _, a := range c.Agents {
+			if !a.Node().FSM().ACLBootstrapped() {
+				return false
+			}
+		}
+		return true
+	})
 	f := c.Followers()[0]
 
 	if st, _ := call(t, http.MethodGet, c.URL(f)+"/events", "", nil); st != http.StatusUnauthorized {
 		t.Fatalf("events without a token under deny: %d", st)
 	}
-	st, out := call(t, http.MethodPost, c.URL(l)+"/acl/bootstrap", "", nil)
-	if st != http.StatusOK {
-		t.Fatalf("bootstrap: %d %v", st, out)
-	}
-	root := out["token"].(string)
-	st, out = call(t, http.MethodPost, c.URL(l)+"/acl/users", root, map[string]any{"name": "watcher", "roles": []string{"services:read"}})
-	if st != http.StatusCreated {
-		t.Fatalf("create: %d %v", st, out)
-	}
-	tok := out["token"].(string)
+	// Retried under new names: a write answered 503 may have happened.
+	var tok string
+	agenttest.WaitFor(t, "a user created", 10*time.Second, func() bool {
+		st, out := call(t, http.MethodPost, c.URL(f)+"/acl/users", root, map[string]any{"name": "watcher", "roles": []string{"services:read"}})
+		if st == http.StatusConflict {
+			st, out = call(t, http.MethodPost, c.URL(f)+"/acl/users/watcher/token", root, nil)
+		}
+		tok, _ = out["token"].(string)
+		return st/100 == 2 && tok != ""
+	})
+	// The write was acknowledged once every live agent applied it (2 s at
+	// most): wait the same bound here so a loaded machine does not fail
+	// the test on what it does not test.
+	agenttest.WaitFor(t, "the follower to know the user", 3*time.Second, func() bool {
+		_, ok := c.Agents[f].Node().FSM().UserByTokenHash(api.HashToken(tok))
+		return ok
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -82,9 +100,10 @@ func TestEventStreamEndsWhenItsUserIsDeleted(t *testing.T) {
 		_, err := io.Copy(io.Discard, resp.Body)
 		ended <- err
 	}()
-	if st, out := call(t, http.MethodDelete, c.URL(l)+"/acl/users/watcher", root, nil); st != http.StatusOK {
-		t.Fatalf("delete: %d %v", st, out)
-	}
+	agenttest.WaitFor(t, "the user deleted", 10*time.Second, func() bool {
+		st, _ := call(t, http.MethodDelete, c.URL(f)+"/acl/users/watcher", root, nil)
+		return st == http.StatusOK || st == http.StatusNotFound
+	})
 	select {
 	case err := <-ended:
 		if err != nil {

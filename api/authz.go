@@ -239,8 +239,11 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		fsm := s.cluster.FSM()
 		r := request{
-			perm: perm, deny: s.authz.deny, bootstrapped: fsm.ACLBootstrapped(),
+			perm: perm, deny: s.authz.deny,
 			keyed: s.authz.verifier != nil, signed: c.Request().Header.Get(keyring.Header) != "",
+		}
+		if perm == PermAdmin || perm == PermDebug {
+			r.bootstrapped = fsm.ACLBootstrapped() // only these depend on it
 		}
 		tok, presented := bearer(c.Request())
 		r.presented = presented
