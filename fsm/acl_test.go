@@ -93,6 +93,9 @@ func TestACLSnapshot(t *testing.T) {
 	h.apply(ACLBootstrapRequestType, &acl.BootstrapRequest{TokenHash: h64("a")})
 	h.apply(ACLCreateUserRequestType, &acl.CreateUserRequest{Name: "bob", Roles: []string{acl.RoleServicesWrite}, TokenHash: h64("1")})
 	data := persist(t, h.fsm)
+	if !strings.Contains(string(data), `"acl":{"bootstrapped":true`) || strings.Contains(string(persist(t, New(DefaultConfig()))), `"acl"`) {
+		t.Fatalf("the acl section is written when used, and only then: %s", data)
+	}
 	got := New(DefaultConfig())
 	if err := restore(got, data); err != nil {
 		t.Fatal(err)

@@ -72,14 +72,20 @@ func (s *snapshot) write(w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", catalogSection, err)
 	}
-	users, err := s.tables.acl.EncodeSection()
-	if err != nil {
-		return fmt.Errorf("%s: %w", aclSection, err)
-	}
 	data := snapshotData{
 		Version: snapshotVersion,
 		Applied: s.applied,
-		Tables:  map[string]json.RawMessage{catalogSection: cat, aclSection: users},
+		Tables:  map[string]json.RawMessage{catalogSection: cat},
+	}
+	// An unused ACL table is left out: it restores as empty all the same,
+	// and agents from before the table existed (which refuse unknown
+	// sections) can still restore this snapshot during a rolling upgrade.
+	if s.tables.acl.Bootstrapped() || s.tables.acl.Len() > 0 {
+		users, err := s.tables.acl.EncodeSection()
+		if err != nil {
+			return fmt.Errorf("%s: %w", aclSection, err)
+		}
+		data.Tables[aclSection] = users
 	}
 	return json.NewEncoder(w).Encode(&data)
 }
