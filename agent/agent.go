@@ -46,6 +46,9 @@ func (c *Config) Validate() error {
 	if err := c.Cluster.Validate(); err != nil {
 		return err
 	}
+	if err := c.API.ACL.Validate(); err != nil {
+		return err
+	}
 	// One key list for both layers: the api verifies what cluster signs.
 	c.API.Keys = c.Cluster.Keys
 	if c.API.Logger == nil {
@@ -80,11 +83,13 @@ func Start(cfg Config) (*Agent, error) {
 	cfg.Cluster.HTTPAddr = ln.Addr().String()
 	ln = serveTLS(ln, cfg)
 	logKeyState(cfg)
+	logACLState(cfg)
 	node, err := cluster.New(cfg.Cluster)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
 	}
+	bootstrapInitialToken(node, cfg.API.ACL, cfg.Cluster.Logger)
 	checker := health.New(node, cfg.Health)
 	checker.Start()
 	a := &Agent{cfg: cfg, ln: ln, node: node, health: checker, api: api.New(node, checker, cfg.API), done: make(chan struct{})}

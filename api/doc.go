@@ -9,4 +9,10 @@
 // names it in X-Custodes-Served-By. Every error leaves through one handler
 // that maps sentinel errors (errors.Is) to a status and a {"error": "..."}
 // body. The agents' own protocol is cluster's, mounted under /internal/.
+//
+// Every route passes authorize (authz.go) after routing: the request's
+// token is hashed and resolved against the local replica's users, and one
+// table names each route's permission; acl.go serves /acl/ (bootstrap,
+// users, whoami, token rotation). Tokens are drawn here and only their
+// SHA-256 is proposed.
 package api

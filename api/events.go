@@ -61,6 +61,9 @@ func (s *Server) events(c echo.Context) error {
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
 	for {
+		if !s.tokenStillValid(c) {
+			return nil // the user was deleted or the token rotated: the stream ends
+		}
 		evs, gap, more := s.cluster.FSM().Events(after)
 		if gap {
 			after = s.cluster.FSM().AppliedIndex()

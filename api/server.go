@@ -28,6 +28,7 @@ type Cluster interface {
 	Leave(ctx context.Context) error
 	Members() []cluster.Member
 	Ready() bool
+	WaitAllApplied(ctx context.Context, index uint64) error
 }
 
 // Health is what the handlers need from the health checker.
@@ -51,6 +52,8 @@ type Config struct {
 	// open.
 	Keys   [][]byte
 	Logger *slog.Logger
+	// ACL is the token layer's configuration (api/acl.go).
+	ACL ACLConfig
 }
 
 // DefaultConfig returns the HTTP layer's defaults.
@@ -68,6 +71,7 @@ type Server struct {
 	done    chan struct{} // closed by Close: ends event streams
 	cfg     Config
 	log     *slog.Logger
+	authz   *authz
 	// rotation picks the next instance per service name for "address".
 	rotation sync.Map // name -> *atomic.Uint64
 }
@@ -88,7 +92,9 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.servedBy, guardInput)
-	adminAuth := keyAuth(cfg.Keys)
+	// Tokens, roles and the cluster key's proof on admin routes, by one
+	// table of routes (api/authz.go).
+	e.Use(s.authorize)
 
 	e.GET("/alive", s.alive)
 	e.GET("/ready", s.ready)
@@ -108,8 +114,9 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	// The operator's proof of the key is checked on the agent called; the
 	// leader, if it is another agent, is reached over the signed internal
 	// protocol.
-	e.POST("/admin/raft/remove-peer", s.removePeer, adminAuth)
-	e.POST("/admin/leave", s.leave, adminAuth)
+	e.POST("/admin/raft/remove-peer", s.removePeer)
+	e.POST("/admin/leave", s.leave)
+	s.aclRoutes(e)
 	// The agents' own protocol: cluster owns both halves, and checks the
 	// key on every call.
 	e.Any("/internal/*", echo.WrapHandler(c.InternalHandler()))
@@ -124,6 +131,7 @@ func New(c Cluster, h Health, cfg Config) *Server {
 		e.GET("/debug/pprof/trace", echo.WrapHandler(http.HandlerFunc(pprof.Trace)))
 	}
 	s.e = e
+	s.authz = newAuthz(cfg.ACL, cfg.Keys, registeredRoutes(e))
 	return s
 }
 

@@ -113,6 +113,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	inputSteps(sc, w)
 	securitySteps(sc, w)
 	tlsSteps(sc, w)
+	aclSteps(sc, w)
 }
 
 func tagged(p *godog.Scenario, tag string) bool {

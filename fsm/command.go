@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/fsm/catalog"
 )
 
@@ -34,7 +35,17 @@ const (
 	// concurrent writes into one: Raft then stores, sends and applies one
 	// entry instead of many.
 	BatchRequestType MessageType = 4
-	// 5..31 are reserved for the registry; 32.. for the distributed file
+	// ACLBootstrapRequestType creates the first management user, once per
+	// cluster. Body: acl.BootstrapRequest (a token hash, never a token).
+	ACLBootstrapRequestType MessageType = 5
+	// ACLCreateUserRequestType creates a user. Body: acl.CreateUserRequest.
+	ACLCreateUserRequestType MessageType = 6
+	// ACLDeleteUserRequestType deletes a user. Body: acl.DeleteUserRequest.
+	ACLDeleteUserRequestType MessageType = 7
+	// ACLSetTokenRequestType replaces a user's token hash.
+	// Body: acl.SetTokenRequest.
+	ACLSetTokenRequestType MessageType = 8
+	// 9..31 are reserved for the registry; 32.. for the distributed file
 	// system's index (the directory).
 )
 
@@ -46,6 +57,10 @@ var commands = map[MessageType]command{
 	UpdateInstanceRequestType: catalogCommand((*catalog.Table).UpdateInstance, func(r *catalog.UpdateInstanceRequest) string { return r.ID }),
 	DeregisterRequestType:     catalogCommand((*catalog.Table).Deregister, func(r *catalog.DeregisterRequest) string { return r.ID }),
 	SetStatusRequestType:      catalogCommand((*catalog.Table).SetStatus, func(r *catalog.SetStatusRequest) string { return r.ID }),
+	ACLBootstrapRequestType:   aclCommand((*acl.Table).Bootstrap, (*acl.Table).CheckBootstrap),
+	ACLCreateUserRequestType:  aclCommand((*acl.Table).CreateUser, (*acl.Table).CheckCreateUser),
+	ACLDeleteUserRequestType:  aclCommand((*acl.Table).DeleteUser, (*acl.Table).CheckDeleteUser),
+	ACLSetTokenRequestType:    aclCommand((*acl.Table).SetToken, (*acl.Table).CheckSetToken),
 }
 
 func (t MessageType) String() string {
@@ -60,6 +75,14 @@ func (t MessageType) String() string {
 		return "set-status"
 	case BatchRequestType:
 		return "batch"
+	case ACLBootstrapRequestType:
+		return "acl-bootstrap"
+	case ACLCreateUserRequestType:
+		return "acl-create-user"
+	case ACLDeleteUserRequestType:
+		return "acl-delete-user"
+	case ACLSetTokenRequestType:
+		return "acl-set-token"
 	}
 	return fmt.Sprintf("unknown(%d)", uint8(t))
 }

@@ -4,7 +4,8 @@
 // wait and the snapshot.
 //
 // The tables themselves are pure sub-packages (today fsm/catalog, the
-// service table; the file system's directory comes next). A table holds
+// service table, and fsm/acl, users and their token hashes; the file
+// system's directory comes next). A table holds
 // its rows, applies its commands and returns typed effects, and knows no
 // lock, clock or Raft. fsm stays generic: Event carries a table's payload
 // under the JSON field the table chooses, watches are keyed by strings the
@@ -12,7 +13,7 @@
 // table (version 2; version 1 snapshots still restore). The glue that
 // names a table's types lives in few files: command.go (the one list of
 // message type numbers and the dispatch table), table_catalog.go,
-// read_catalog.go and errors.go (every business sentinel with its wire
+// read_catalog.go, table_acl.go, read_acl.go and errors.go (every business sentinel with its wire
 // name).
 //
 // The boundary for commands from outside the process: DecodeCommand

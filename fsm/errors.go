@@ -3,6 +3,7 @@ package fsm
 import (
 	"errors"
 
+	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/fsm/catalog"
 )
 
@@ -18,6 +19,16 @@ var (
 	ErrConflict = catalog.ErrConflict
 	// ErrInvalidStatus: a status other than passing or critical.
 	ErrInvalidStatus = catalog.ErrInvalidStatus
+	// ErrAlreadyBootstrapped: the cluster's ACLs were bootstrapped before.
+	ErrAlreadyBootstrapped = acl.ErrAlreadyBootstrapped
+	// ErrUserExists: a user with that name exists.
+	ErrUserExists = acl.ErrUserExists
+	// ErrUserNotFound: no user has that name.
+	ErrUserNotFound = acl.ErrUserNotFound
+	// ErrTokenInUse: another user's token has the same hash.
+	ErrTokenInUse = acl.ErrTokenInUse
+	// ErrLastManagement: the command would leave nobody with management.
+	ErrLastManagement = acl.ErrLastManagement
 )
 
 // businessErrors is the one list of business sentinels and their wire
@@ -29,6 +40,11 @@ var businessErrors = []struct {
 	{"not_found", ErrNotFound},
 	{"conflict", ErrConflict},
 	{"invalid_status", ErrInvalidStatus},
+	{"acl_bootstrapped", ErrAlreadyBootstrapped},
+	{"user_exists", ErrUserExists},
+	{"user_not_found", ErrUserNotFound},
+	{"token_in_use", ErrTokenInUse},
+	{"last_management", ErrLastManagement},
 }
 
 // ErrorName names a business error for the wire, or "" when err is none.

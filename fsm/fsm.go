@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/hashicorp/raft"
 )
@@ -31,6 +32,7 @@ func DefaultConfig() Config {
 type FSM struct {
 	mu      sync.RWMutex
 	catalog *catalog.Table
+	acl     *acl.Table
 	limits  catalog.Limits
 	// applied is the index of the last command applied (or restored). Raft
 	// does not hand no-op and barrier entries to the FSM, so reads that must
@@ -54,6 +56,7 @@ var (
 func New(cfg Config) *FSM {
 	return &FSM{
 		catalog:   catalog.New(),
+		acl:       acl.New(),
 		limits:    catalog.Limits{MinCheckInterval: cfg.MinCheckInterval, MinDeregisterAfter: cfg.MinDeregisterAfter},
 		appliedCh: make(chan struct{}),
 		watches:   map[string]chan struct{}{},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/hashicorp/raft"
 )
@@ -16,7 +17,10 @@ import (
 const snapshotVersion = 2
 
 // Section names: part of the on-disk format.
-const catalogSection = "catalog"
+const (
+	catalogSection = "catalog"
+	aclSection     = "acl"
+)
 
 // snapshotData is the persisted form (version 2). Each table encodes and
 // checks its own section; fsm knows only their names.
@@ -37,6 +41,7 @@ type snapshotV1 struct {
 // tables is the state a snapshot replaces as a whole.
 type tables struct {
 	catalog *catalog.Table
+	acl     *acl.Table
 }
 
 // snapshot is a point-in-time copy of the state, safe to persist while
@@ -50,7 +55,7 @@ type snapshot struct {
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return &snapshot{applied: f.applied, tables: tables{catalog: f.catalog.Clone()}}, nil
+	return &snapshot{applied: f.applied, tables: tables{catalog: f.catalog.Clone(), acl: f.acl.Clone()}}, nil
 }
 
 // Persist writes the snapshot as JSON, cancelling the sink on error.
@@ -71,6 +76,16 @@ func (s *snapshot) write(w io.Writer) error {
 		Version: snapshotVersion,
 		Applied: s.applied,
 		Tables:  map[string]json.RawMessage{catalogSection: cat},
+	}
+	// An unused ACL table is left out: it restores as empty all the same,
+	// and agents from before the table existed (which refuse unknown
+	// sections) can still restore this snapshot during a rolling upgrade.
+	if s.tables.acl.Bootstrapped() || s.tables.acl.Len() > 0 {
+		users, err := s.tables.acl.EncodeSection()
+		if err != nil {
+			return fmt.Errorf("%s: %w", aclSection, err)
+		}
+		data.Tables[aclSection] = users
 	}
 	return json.NewEncoder(w).Encode(&data)
 }
@@ -95,6 +110,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.catalog = next.catalog
+	f.acl = next.acl
 	f.applied = applied
 	f.events.reset(applied)
 	for key, ch := range f.watches {
@@ -124,31 +140,48 @@ func decodeSnapshot(raw []byte) (uint64, tables, error) {
 		if err != nil {
 			return 0, tables{}, err
 		}
-		return v1.Applied, tables{catalog: cat}, nil
+		return v1.Applied, tables{catalog: cat, acl: acl.New()}, nil
 	case 2:
 		var data snapshotData
 		if err := json.Unmarshal(raw, &data); err != nil {
 			return 0, tables{}, err
 		}
 		for name := range data.Tables {
-			if name != catalogSection {
+			if name != catalogSection && name != aclSection {
 				// A newer agent's table: restoring without it would lose it.
 				return 0, tables{}, fmt.Errorf("unknown table %q", name)
 			}
 		}
 		// A missing section is an empty table: snapshots taken before a
-		// table existed do not mention it.
-		cat := catalog.New()
-		if sec, ok := data.Tables[catalogSection]; ok {
-			if bytes.Equal(bytes.TrimSpace(sec), []byte("null")) {
-				return 0, tables{}, fmt.Errorf("%s: section is null", catalogSection)
-			}
-			var err error
-			if cat, err = catalog.DecodeSection(sec); err != nil {
-				return 0, tables{}, fmt.Errorf("%s: %w", catalogSection, err)
-			}
+		// table existed do not mention it (one without "acl" restores as
+		// not bootstrapped, no users).
+		cat, err := decodeSection(data.Tables, catalogSection, catalog.New, catalog.DecodeSection)
+		if err != nil {
+			return 0, tables{}, err
 		}
-		return data.Applied, tables{catalog: cat}, nil
+		users, err := decodeSection(data.Tables, aclSection, acl.New, acl.DecodeSection)
+		if err != nil {
+			return 0, tables{}, err
+		}
+		return data.Applied, tables{catalog: cat, acl: users}, nil
 	}
 	return 0, tables{}, fmt.Errorf("unsupported version %d", head.Version)
+}
+
+// decodeSection decodes one table's section, or returns an empty table
+// when the snapshot has none. A null section is refused: no agent writes
+// one, so it is damage, not an empty table.
+func decodeSection[T any](secs map[string]json.RawMessage, name string, empty func() *T, dec func([]byte) (*T, error)) (*T, error) {
+	sec, ok := secs[name]
+	if !ok {
+		return empty(), nil
+	}
+	if bytes.Equal(bytes.TrimSpace(sec), []byte("null")) {
+		return nil, fmt.Errorf("%s: section is null", name)
+	}
+	t, err := dec(sec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return t, nil
 }

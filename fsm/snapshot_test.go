@@ -297,6 +297,9 @@ func TestRestoreRejectsInconsistentSnapshots(t *testing.T) {
 			`{"id":"a","name":"web","address":"h:2"}]}`},
 		{"v2 null instance", `{"version":2,"applied":1,"tables":{"catalog":{"instances":[null]}}}`},
 		{"v2 no name", `{"version":2,"applied":1,"tables":{"catalog":{"instances":[{"id":"a"}]}}}`},
+		{"v2 acl null", `{"version":2,"applied":1,"tables":{"acl":null}}`},
+		{"v2 acl users without bootstrap", `{"version":2,"applied":1,"tables":{"acl":{"users":[` +
+			`{"name":"a","roles":["management"],"token_hash":"` + strings.Repeat("a", 64) + `"}]}}}`},
 		{"v2 duplicate address", `{"version":2,"applied":2,"tables":{"catalog":{"instances":[` +
 			`{"id":"a","name":"web","address":"h:1"},{"id":"b","name":"web","address":"h:1"}]}}}`},
 	} {

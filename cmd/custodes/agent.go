@@ -85,6 +85,8 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	agentFlags(fs, &cfg, &level)
 	var key keyFlags
 	key.bind(fs)
+	var aclf aclFlags
+	aclf.bind(fs, &cfg.API.ACL)
 	gc := gcFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -108,6 +110,10 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Cluster.Keys = keys
+	if err := aclf.load(&cfg.API.ACL); err != nil {
+		fmt.Fprintln(stderr, "custodes agent:", err)
+		return 2
+	}
 	if source != "" {
 		logger.Info("cluster key loaded", "from", source, "keys", len(keys))
 	}

@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/custodes/custodes/agent"
+	"github.com/custodes/custodes/api"
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/keyring"
 	"github.com/custodes/custodes/tlsutil"
@@ -28,6 +30,9 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	withTLS := fs.Bool("tls", false, "serve over TLS: a CA and one certificate per agent are made under DATA-DIR/tls")
 	gc := gcFlag(fs)
+	var aclf aclFlags
+	var aclCfg api.ACLConfig
+	aclf.bind(fs, &aclCfg)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -35,6 +40,10 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := setGC(*gc); err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
+		return 2
+	}
+	if err := aclf.load(&aclCfg); err != nil {
 		fmt.Fprintln(stderr, "custodes dev:", err)
 		return 2
 	}
@@ -110,6 +119,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
+		cfg.API.ACL = aclCfg
 		if i > 1 {
 			cfg.Cluster.Join = []string{fmt.Sprintf("127.0.0.1:%d", *portBase+201)}
 		}
@@ -134,14 +144,26 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-5s %s   raft %s   gossip %s\n", a.Node().ID(), a.URL(), a.Node().RaftAddr(), a.Node().GossipAddr())
 	}
 	fmt.Fprintf(stdout, "  cluster key %s\n  (custodes leave --http %s --encrypt %s)\n", key, agents[len(agents)-1].HTTPAddr(), key)
-	first, curl := agents[0].URL(), "curl -s"
+	first, curl, client := agents[0].URL(), "curl -s", http.DefaultClient
 	if devTLS != nil {
 		ca := filepath.Join(dir, "tls", tlsutil.CAFile)
 		curl = "curl -s --cacert " + ca
 		fmt.Fprintf(stdout, "  TLS: CA %s (custodes leave ... --tls-ca %s)\n", ca, ca)
+		if client, err = caClient(ca); err != nil {
+			fmt.Fprintln(stderr, "custodes dev:", err)
+			stopAll()
+			return 1
+		}
 	}
-	fmt.Fprintf(stdout, "\nTry:\n  "+curl+" -XPOST %s/register -d '{\"name\":\"web\",\"address\":\"127.0.0.1:9000\",\"version\":\"1.0.0\"}'\n", first)
-	fmt.Fprintf(stdout, "  "+curl+" %s/service/web\n  "+curl+" %s/admin/raft\n\nCtrl-C stops the cluster.\n", first, first)
+	management, demo, err := devACL(client, first, aclCfg.InitialManagementToken)
+	if err != nil {
+		fmt.Fprintln(stderr, "custodes dev: acl:", err)
+		stopAll()
+		return 1
+	}
+	fmt.Fprintf(stdout, "  acl default %s\n  management token %s\n  demo user token  %s   (services:write)\n", aclCfg.Default, management, demo)
+	fmt.Fprintf(stdout, "\nTry:\n  "+curl+" -XPOST %s/register -H 'Content-Type: application/json' -H \"Authorization: Bearer %s\" -d '{\"name\":\"web\",\"address\":\"127.0.0.1:9000\",\"version\":\"1.0.0\"}'\n", first, demo)
+	fmt.Fprintf(stdout, "  "+curl+" -H \"Authorization: Bearer %s\" %s/service/web\n  "+curl+" -H \"Authorization: Bearer %s\" %s/admin/raft\n\nCtrl-C stops the cluster.\n", demo, first, demo, first)
 	<-signalled()
 	fmt.Fprintln(stdout, "custodes dev: stopping")
 	stopAll()

@@ -15,6 +15,7 @@ Usage:
                    [--bootstrap-expect N] [--join ADDR,ADDR,...]
                    [--encrypt KEY,KEY... | --encrypt-file PATH]   (or CUSTODES_ENCRYPT)
                    [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-require-client-cert]]
+                   [--acl-default allow|deny] [--initial-management-token-file PATH]
   custodes dev     [--data-dir DIR] [--nodes 3] [--port-base 8500]
   custodes leave   [--http HOST:PORT] [--encrypt KEY | --encrypt-file PATH] [--tls-ca FILE]   decommission a running agent
   custodes tls ca  [--dir DIR]          write a new CA (ca.pem, ca-key.pem)
