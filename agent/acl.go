@@ -51,11 +51,3 @@ func bootstrapInitialToken(node *cluster.Node, cfg api.ACLConfig, log *slog.Logg
 		}
 	})
 }
-
-// logACLState warns about configurations that weaken ACLs.
-func logACLState(cfg Config) {
-	if cfg.API.ACL.Default == api.ACLDeny && len(cfg.Cluster.Keys) == 0 {
-		cfg.Cluster.Logger.Warn("acl-default is deny but the agent has no cluster key: " +
-			"the agents' own protocol under /internal/ is open, so tokens can be bypassed there; set --encrypt")
-	}
-}

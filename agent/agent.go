@@ -49,6 +49,11 @@ func (c *Config) Validate() error {
 	if err := c.API.ACL.Validate(); err != nil {
 		return err
 	}
+	if len(c.Cluster.Keys) == 0 && (c.API.ACL.Default == api.ACLDeny || c.API.ACL.InitialManagementToken != "") {
+		// Without a key the agents' own protocol is open to anyone who
+		// reaches the port, so tokens could be bypassed there.
+		return errors.New("ACLs (--acl-default deny, --initial-management-token-file) need a cluster key: set --encrypt, --encrypt-file or CUSTODES_ENCRYPT (custodes keygen makes one)")
+	}
 	// One key list for both layers: the api verifies what cluster signs.
 	c.API.Keys = c.Cluster.Keys
 	if c.API.Logger == nil {
@@ -83,7 +88,6 @@ func Start(cfg Config) (*Agent, error) {
 	cfg.Cluster.HTTPAddr = ln.Addr().String()
 	ln = serveTLS(ln, cfg)
 	logKeyState(cfg)
-	logACLState(cfg)
 	node, err := cluster.New(cfg.Cluster)
 	if err != nil {
 		_ = ln.Close()

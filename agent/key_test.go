@@ -11,6 +11,7 @@ import (
 
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/agent/agenttest"
+	"github.com/custodes/custodes/api"
 	"github.com/custodes/custodes/keyring"
 )
 
@@ -256,5 +257,22 @@ func TestKeyRotationWithRollingRestarts(t *testing.T) {
 	}
 	if status, msg := call(t, keyring.NewSigner(next), "GET", c.URL(l)+"/internal/v1/read-index", ""); status != 200 {
 		t.Fatalf("the new key: %d %s, want 200", status, msg)
+	}
+}
+
+// ACLs need a cluster key: without one the agents' own protocol is open,
+// and tokens could be bypassed there.
+func TestACLsNeedAClusterKey(t *testing.T) {
+	for _, acl := range []api.ACLConfig{{Default: api.ACLDeny}, {Default: api.ACLAllow, InitialManagementToken: "0123456789abcdef0123"}} {
+		cfg := agent.DefaultConfig()
+		cfg.Cluster.NodeID, cfg.Cluster.DataDir, cfg.Cluster.BootstrapExpect = "a1", t.TempDir(), 1
+		cfg.API.ACL = acl
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "cluster key") {
+			t.Errorf("%+v without a key: %v", acl, err)
+		}
+		cfg.Cluster.Keys = newKeys(t)
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%+v with a key: %v", acl, err)
+		}
 	}
 }

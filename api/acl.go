@@ -202,6 +202,12 @@ func (s *Server) aclRotateToken(c echo.Context) error {
 // must hold on whichever agent the client asks next. Past the bound the
 // answer goes out anyway, with a warning in the log.
 func (s *Server) aclWrite(c echo.Context, t fsm.MessageType, req any) (*acl.Result, error) {
+	if len(s.cfg.Keys) == 0 {
+		// Without a cluster key the agents' own protocol is open to anyone
+		// who reaches the port: tokens could be bypassed there, so users
+		// and tokens are not made at all.
+		return nil, fmt.Errorf("%w: ACLs need a cluster key: start the agents with --encrypt (custodes keygen makes one)", ErrForbidden)
+	}
 	if err := s.validate(t, req); err != nil {
 		return nil, err
 	}
@@ -219,26 +225,15 @@ func (s *Server) aclWrite(c echo.Context, t fsm.MessageType, req any) (*acl.Resu
 	return res, nil
 }
 
-// aclHTTPError gives the ACL layer's outcomes their status codes, keeping
-// the error (errors.Is still matches) and its message.
+// aclHTTPError words the ACL layer's business outcomes for clients; their
+// status codes come from the one table (statusOf), and errors.Is still
+// matches the sentinel.
 func aclHTTPError(err error) error {
-	status := 0
 	switch {
-	case errors.Is(err, ErrUnauthorized):
-		status = http.StatusUnauthorized
-	case errors.Is(err, ErrForbidden):
-		status = http.StatusForbidden
 	case errors.Is(err, fsm.ErrAlreadyBootstrapped):
-		return echo.NewHTTPError(http.StatusForbidden, "ACLs were bootstrapped already: ask a management user for a token").SetInternal(err)
+		return fmt.Errorf("%w: ACLs were bootstrapped already: ask a management user for a token", fsm.ErrAlreadyBootstrapped)
 	case errors.Is(err, fsm.ErrUserExists):
-		return echo.NewHTTPError(http.StatusConflict, "a user with that name exists").SetInternal(err)
-	case errors.Is(err, fsm.ErrTokenInUse), errors.Is(err, fsm.ErrLastManagement):
-		status = http.StatusConflict
-	case errors.Is(err, fsm.ErrUserNotFound):
-		status = http.StatusNotFound
+		return fmt.Errorf("%w: a user with that name exists", fsm.ErrUserExists)
 	}
-	if status == 0 {
-		return err
-	}
-	return echo.NewHTTPError(status, err.Error()).SetInternal(err)
+	return err
 }

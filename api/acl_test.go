@@ -45,7 +45,7 @@ func TestEventStreamEndsWhenItsUserIsDeleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := agenttest.Start(3, agenttest.Options{Configure: func(_ int, cfg *agent.Config) {
+	c, err := agenttest.Start(3, agenttest.Options{Keys: agenttest.NewKeys(), Configure: func(_ int, cfg *agent.Config) {
 		cfg.API.ACL = api.ACLConfig{Default: api.ACLDeny, InitialManagementToken: root}
 	}})
 	if err != nil {

@@ -51,8 +51,14 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrMediaType):
 		return http.StatusUnsupportedMediaType
-	case errors.Is(err, ErrCrossOrigin):
+	case errors.Is(err, ErrCrossOrigin), errors.Is(err, ErrForbidden), errors.Is(err, fsm.ErrAlreadyBootstrapped):
 		return http.StatusForbidden
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, fsm.ErrUserExists), errors.Is(err, fsm.ErrTokenInUse), errors.Is(err, fsm.ErrLastManagement):
+		return http.StatusConflict
+	case errors.Is(err, fsm.ErrUserNotFound):
+		return http.StatusNotFound
 	case errors.Is(err, ErrNotFound), errors.Is(err, fsm.ErrNotFound), errors.Is(err, cluster.ErrUnknownPeer):
 		return http.StatusNotFound
 	case errors.Is(err, fsm.ErrConflict), errors.Is(err, cluster.ErrUnsafe):

@@ -32,3 +32,7 @@ var ErrNested = errors.New("a batch entry cannot be proposed as a command")
 // ErrForward: the leader was reached but did not answer in full; a write
 // may or may not have been applied.
 var ErrForward = errors.New("forwarding to the leader failed")
+
+// ErrUnauthenticated: a call between agents that carries no proof of the
+// cluster key asked for what only an authenticated agent may do.
+var ErrUnauthenticated = errors.New("the caller is not an authenticated agent")

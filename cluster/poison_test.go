@@ -274,3 +274,39 @@ func scanLog(t *testing.T, agent int, path string) {
 		t.Errorf("agent %d: the log holds no command at all (the scan read nothing?)", agent)
 	}
 }
+
+// Without a cluster key nobody can be told apart from an agent, so
+// commands that change who may do what (users, tokens) are refused over
+// the agents' protocol: a stranger cannot make itself a manager.
+func TestPrivilegedCommandsNeedAnAuthenticatedAgent(t *testing.T) {
+	c := startCluster(t, 3, agenttest.Options{})
+	hash := strings.Repeat("ab", 32)
+	refused := 0
+	for _, cmd := range [][]byte{
+		command(fsm.ACLBootstrapRequestType, `{"token_hash":"`+hash+`"}`),
+		command(fsm.ACLCreateUserRequestType, `{"name":"intruder","roles":["management"],"token_hash":"`+hash+`"}`),
+	} {
+		for i := range c.Agents {
+			resp, err := client.Post(c.URL(i)+"/internal/v1/apply", "application/octet-stream", bytes.NewReader(frame(cmd)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && !bytes.Contains(answer, []byte("without a cluster key")) {
+				t.Errorf("agent %d took %q: %q", i, cmd, answer)
+			}
+			if bytes.Contains(answer, []byte("without a cluster key")) {
+				refused++ // the leader's answer; followers say "not the leader"
+			}
+		}
+	}
+	if refused != 2 {
+		t.Errorf("the leader refused %d of 2 commands for want of a key", refused)
+	}
+	for i, a := range c.Agents {
+		if a.Node().FSM().ACLBootstrapped() || len(a.Node().FSM().Users()) != 0 {
+			t.Errorf("agent %d holds users: %+v", i, a.Node().FSM().Users())
+		}
+	}
+}

@@ -173,6 +173,10 @@ func (n *Node) applyWire(ctx context.Context, data []byte) wireResult {
 	if err != nil {
 		return wireResult{Code: codeInvalid, Message: err.Error()}
 	}
+	if fsm.Privileged(t) && n.verify == nil {
+		// Without a cluster key anyone who reaches this port could send it.
+		return wireResult{Code: codeInvalid, Message: fmt.Sprintf("%s: %v: refused over the agents' protocol without a cluster key (--encrypt)", t, ErrUnauthenticated)}
+	}
 	a, err := n.applyLocal(ctx, t, req)
 	if err != nil {
 		return wireResult{Index: a.Index, Code: errorCode(err), Message: err.Error()}

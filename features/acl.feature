@@ -128,7 +128,8 @@ Feature: Tokens and users
       """
       {"id": "nobody"}
       """
-    Then the response status is 404
+    Then the response status is 401
+    And the error mentions "cluster key"
     When I send "POST" "/acl/users" to a follower with body:
       """
       {"name": "early", "roles": ["management"]}
@@ -178,3 +179,10 @@ Feature: Tokens and users
     Then the response has 2 "users"
     When I send "DELETE" "/acl/users/management" to a follower as "root"
     Then the response status is 409
+
+  Scenario: Without a cluster key there are no ACLs: the agents' own protocol would be open
+    Given I note the leader's last Raft index as "before"
+    When I send "POST" "/acl/bootstrap" to the leader
+    Then the response status is 403
+    And the error mentions "cluster key"
+    And the leader's last Raft index is still "before"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/custodes/custodes/keyring"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -65,7 +66,17 @@ func (a *aclWorld) aclCluster(n int, mode, initial string) error {
 		w.vars["initial"] = tok
 	}
 	a.logs = &logBuffer{}
+	// ACLs need a cluster key (the agents' own protocol must be closed).
+	key, err := keyring.Generate()
+	if err != nil {
+		return err
+	}
+	keys, err := keyring.Parse(key)
+	if err != nil {
+		return err
+	}
 	c, err := agenttest.Start(n, agenttest.Options{
+		Keys:      keys,
 		LogOutput: a.logs,
 		Configure: func(i int, cfg *agent.Config) {
 			cfg.API.ACL = api.ACLConfig{Default: mode, InitialManagementToken: tok}

@@ -95,7 +95,16 @@ type command struct {
 	validate   func(f *FSM, req any) error
 	precheck   func(f *FSM, req any) error
 	newResult  func() any
+	// privileged commands change who may do what (users, tokens): only an
+	// agent that proved the cluster key may send one over the network.
+	privileged bool
 }
+
+// Privileged reports whether commands of type t may only come from an
+// authenticated agent. Without a cluster key no call between agents is
+// authenticated, so such commands are then proposed only by the agent
+// that received the client's request.
+func Privileged(t MessageType) bool { return commands[t].privileged }
 
 // Stamper is implemented by requests carrying values only the leader
 // decides (ids, times): Apply must never read a clock or draw a random

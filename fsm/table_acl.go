@@ -32,6 +32,7 @@ func aclCommand[T any, P aclRequest[T]](
 		return r, nil
 	}
 	return command{
+		privileged: true,
 		newRequest: func() any { return P(new(T)) },
 		apply: func(f *FSM, index uint64, req any) (any, []Event) {
 			res, err := apply(f.acl, index, req.(P))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/custodes/custodes/agent"
+	"github.com/custodes/custodes/keyring"
 )
 
 // AddStranger starts an agent that tries to join the cluster's gossip pool
@@ -43,4 +44,17 @@ func (c *Cluster) RestartWithKeys(i int, keys [][]byte) error {
 	}
 	c.cfgs[i].Cluster.Keys = keys
 	return c.restart(i, false)
+}
+
+// NewKeys returns a fresh cluster key list of one key, for Options.Keys.
+func NewKeys() [][]byte {
+	s, err := keyring.Generate()
+	if err != nil {
+		panic(err)
+	}
+	k, err := keyring.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }
