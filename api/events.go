@@ -49,6 +49,10 @@ func (s *Server) events(c echo.Context) error {
 		}
 		after = v
 	}
+	if err := s.watchers.acquire(); err != nil {
+		return err
+	}
+	defer s.watchers.release()
 	if err := s.consistentRead(c); err != nil {
 		return err
 	}
@@ -61,6 +65,9 @@ func (s *Server) events(c echo.Context) error {
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
 	for {
+		// Each round of writes gets a full write timeout: a stream lives
+		// as long as its client reads, and no longer.
+		s.extendWrite(c, 0)
 		evs, gap, more := s.cluster.FSM().Events(after)
 		if gap {
 			after = s.cluster.FSM().AppliedIndex()
@@ -87,6 +94,7 @@ func (s *Server) events(c echo.Context) error {
 		case <-s.done:
 			return nil
 		case <-tick.C:
+			s.extendWrite(c, 0)
 			fmt.Fprint(w, ": keep-alive\n\n")
 			w.Flush()
 		case <-more:

@@ -51,12 +51,15 @@ type Config struct {
 	// open.
 	Keys   [][]byte
 	Logger *slog.Logger
+	// Limits bound what clients can hold or send (limits.go).
+	Limits Limits
 }
 
 // DefaultConfig returns the HTTP layer's defaults.
 func DefaultConfig() Config {
 	return Config{
 		MaxBlockingWait: 5 * time.Minute,
+		Limits:          DefaultLimits(),
 	}
 }
 
@@ -70,6 +73,10 @@ type Server struct {
 	log     *slog.Logger
 	// rotation picks the next instance per service name for "address".
 	rotation sync.Map // name -> *atomic.Uint64
+	// watchers and writes enforce cfg.Limits (limits.go, ratelimit.go);
+	// writes is nil when the write limit is off.
+	watchers *watchers
+	writes   *writeLimiter
 }
 
 // New builds the router for one agent.
@@ -78,16 +85,18 @@ func New(c Cluster, h Health, cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cluster: c,
-		health:  h,
-		done:    make(chan struct{}),
-		cfg:     cfg,
-		log:     cfg.Logger,
+		cluster:  c,
+		health:   h,
+		done:     make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		watchers: &watchers{max: int64(cfg.Limits.MaxWatchers)},
+		writes:   newWriteLimiter(cfg.Limits),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.servedBy, guardInput)
+	e.Use(s.servedBy, s.writeDeadline, s.limitWrites, guardInput)
 	adminAuth := keyAuth(cfg.Keys)
 
 	e.GET("/alive", s.alive)
