@@ -46,6 +46,7 @@ func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
 	fs.IntVar(&c.ForwardInFlight, "forward-in-flight", c.ForwardInFlight, "groups of writes a follower keeps out to the leader at once")
 	fs.BoolVar(&cfg.API.EnableDebug, "enable-debug", false, "serve Go's profiler under /debug/pprof/")
 	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	limitFlags(fs, cfg)
 }
 
 // gcFlag binds --gc-percent. The agent's default (400) trades memory for

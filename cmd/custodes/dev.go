@@ -26,6 +26,8 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	portBase := fs.Int("port-base", 8500, "agent i serves HTTP on port-base+i, Raft on port-base+100+i, gossip on port-base+200+i")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	gc := gcFlag(fs)
+	limits := agent.DefaultConfig()
+	limitFlags(fs, &limits)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -33,6 +35,14 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := setGC(*gc); err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
+		return 2
+	}
+	if err := limits.HTTP.Validate(); err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
+		return 2
+	}
+	if err := limits.API.Limits.Validate(); err != nil {
 		fmt.Fprintln(stderr, "custodes dev:", err)
 		return 2
 	}
@@ -85,6 +95,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	for i := 1; i <= *nodes; i++ {
 		cfg := agent.DefaultConfig()
 		cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", *portBase+i)
+		cfg.HTTP, cfg.API.Limits = limits.HTTP, limits.API.Limits
 		cfg.Cluster = cluster.DefaultConfig()
 		cfg.Cluster.NodeID = fmt.Sprintf("dev%d", i)
 		cfg.Cluster.DataDir = filepath.Join(dir, cfg.Cluster.NodeID)
