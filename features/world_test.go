@@ -63,6 +63,8 @@ type world struct {
 	// nextHeader changes the headers of the next request only; an empty
 	// value removes the header.
 	nextHeader http.Header
+	// slow holds the half-sent requests of a limits scenario.
+	slow *loris
 }
 
 // freshStep is how a @fresh scenario asks for a cluster other than the
@@ -112,6 +114,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	healthSteps(sc, w)
 	inputSteps(sc, w)
 	securitySteps(sc, w)
+	limitsSteps(sc, w)
 }
 
 func tagged(p *godog.Scenario, tag string) bool {
