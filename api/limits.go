@@ -27,12 +27,17 @@ type Limits struct {
 	MaxWatchers int
 	// WriteRate is the sustained rate, per second, of writes (POST, PUT,
 	// PATCH, DELETE outside /internal/) one client may send to this
-	// agent; a client is its token, or its address when it presents
-	// none. 0 turns the limit off.
+	// agent; a client is its address, or with PerToken the token it
+	// presents. 0 turns the limit off.
 	WriteRate float64
 	// WriteBurst is how many writes a client may send at once above the
 	// rate; 0 picks twice the rate (at least 1).
 	WriteBurst int
+	// PerToken counts writes per presented token (Authorization: Bearer,
+	// X-Custodes-Token) instead of per address. Set it only where tokens
+	// are verified (ACLs): otherwise anyone could escape the limit by
+	// inventing a token per request.
+	PerToken bool
 }
 
 // DefaultLimits returns limits that normal use never meets.

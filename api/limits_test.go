@@ -116,22 +116,27 @@ func TestWriteKeyHashesTokenElseAddress(t *testing.T) {
 		}
 		return r
 	}
-	a := writeKey(req(map[string]string{"Authorization": "Bearer secret"}, "10.0.0.1:1"))
-	b := writeKey(req(map[string]string{"X-Custodes-Token": "secret"}, "10.0.0.2:2"))
+	bearer := req(map[string]string{"Authorization": "Bearer secret"}, "10.0.0.1:1")
+	a := writeKey(bearer, true)
+	b := writeKey(req(map[string]string{"X-Custodes-Token": "secret"}, "10.0.0.2:2"), true)
 	if a != b {
 		t.Fatal("the same token in either header must be the same client")
 	}
-	if a == writeKey(req(nil, "10.0.0.1:1")) {
+	if a == writeKey(req(nil, "10.0.0.1:1"), true) {
 		t.Fatal("a token and an address must be different clients")
-	}
-	if writeKey(req(nil, "10.0.0.1:1")) != writeKey(req(nil, "10.0.0.1:2")) {
-		t.Fatal("the port must not make another client")
-	}
-	if writeKey(req(map[string]string{"X-Forwarded-For": "1.2.3.4"}, "10.0.0.1:1")) != writeKey(req(nil, "10.0.0.1:3")) {
-		t.Fatal("X-Forwarded-For must not choose the client")
 	}
 	if a == sha256.Sum256([]byte("secret")) {
 		t.Fatal("the key must not be a bare hash of the token")
+	}
+	// Where tokens are not verified, an invented one escapes nothing.
+	if writeKey(bearer, false) != writeKey(req(nil, "10.0.0.1:9"), false) {
+		t.Fatal("without PerToken the address alone must name the client")
+	}
+	if writeKey(req(nil, "10.0.0.1:1"), false) != writeKey(req(nil, "10.0.0.1:2"), false) {
+		t.Fatal("the port must not make another client")
+	}
+	if writeKey(req(map[string]string{"X-Forwarded-For": "1.2.3.4"}, "10.0.0.1:1"), false) != writeKey(req(nil, "10.0.0.1:3"), false) {
+		t.Fatal("X-Forwarded-For must not choose the client")
 	}
 }
 
@@ -150,7 +155,7 @@ func limitedEcho(l Limits) *echo.Echo {
 }
 
 func TestLimitWritesAnswers429InTheErrorShape(t *testing.T) {
-	e := limitedEcho(Limits{WriteRate: 1, WriteBurst: 2})
+	e := limitedEcho(Limits{WriteRate: 1, WriteBurst: 2, PerToken: true})
 	do := func(method, path, token string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, path, nil)
 		r.RemoteAddr = "192.0.2.7:4000"

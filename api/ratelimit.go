@@ -101,13 +101,13 @@ func (wl *writeLimiter) size() int {
 	return len(wl.buckets)
 }
 
-// writeKey names the client a write is counted against: the token it
-// presents (Authorization: Bearer or X-Custodes-Token), else its address.
-// Only a SHA-256 of it is kept, so no token is stored or logged, and the
-// two kinds cannot collide (each is prefixed). The address is the TCP
-// peer's: X-Forwarded-For is the client's to choose.
-func writeKey(r *http.Request) [sha256.Size]byte {
-	if tok := presentedToken(r); tok != "" {
+// writeKey names the client a write is counted against: with perToken
+// the token it presents (Authorization: Bearer or X-Custodes-Token), else
+// its address. Only a SHA-256 of it is kept, so no token is stored or
+// logged, and the two kinds cannot collide (each is prefixed). The address
+// is the TCP peer's: X-Forwarded-For is the client's to choose.
+func writeKey(r *http.Request, perToken bool) [sha256.Size]byte {
+	if tok := presentedToken(r); perToken && tok != "" {
 		return sha256.Sum256([]byte("token\x00" + tok))
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -143,7 +143,7 @@ func (s *Server) limitWrites(next echo.HandlerFunc) echo.HandlerFunc {
 		if !isWrite(r) {
 			return next(c)
 		}
-		if d := s.writes.wait(writeKey(r), time.Now()); d > 0 {
+		if d := s.writes.wait(writeKey(r, s.cfg.Limits.PerToken), time.Now()); d > 0 {
 			return &limitError{
 				msg:   fmt.Sprintf("too many writes from this client (the limit, --write-rate, is %g per second); retry after %s", float64(s.writes.limit), retryAfter(d)+"s"),
 				retry: d,
