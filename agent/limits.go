@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -130,9 +131,15 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-// refuse answers 503 and closes c, off the accept loop. It reads what
-// the client sent before closing: closing with unread data makes the
-// kernel send a reset, which can destroy the answer before it is read.
+// refuseWait bounds how long a refused connection is kept: its request's
+// head is awaited this long before the answer is written.
+const refuseWait = 500 * time.Millisecond
+
+// refuse answers 503 and closes c, off the accept loop. The answer is
+// written after the request's head (or refuseWait): an HTTP client that
+// receives an answer before it sent its request drops it as unsolicited.
+// What the client sends is read before closing, since closing with unread
+// data makes the kernel send a reset that can destroy the answer.
 func (l *limitListener) refuse(c net.Conn) {
 	select {
 	case l.refusing <- struct{}{}:
@@ -143,6 +150,8 @@ func (l *limitListener) refuse(c net.Conn) {
 	go func() {
 		defer func() { <-l.refusing }()
 		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(refuseWait))
+		readHead(c)
 		_ = c.SetDeadline(time.Now().Add(time.Second))
 		if _, err := c.Write(l.answer); err != nil {
 			return
@@ -152,6 +161,20 @@ func (l *limitListener) refuse(c net.Conn) {
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
 	}()
+}
+
+// readHead reads from c until the blank line that ends a request's head,
+// 8 KiB, or an error (the deadline).
+func readHead(c net.Conn) {
+	var head []byte
+	buf := make([]byte, 1024)
+	for len(head) < 8<<10 {
+		n, err := c.Read(buf)
+		head = append(head, buf[:n]...)
+		if bytes.Contains(head, []byte("\r\n\r\n")) || err != nil {
+			return
+		}
+	}
 }
 
 // Open is the number of connections counted against the limit.

@@ -24,7 +24,7 @@ Feature: An agent keeps serving everyone while some clients misbehave
   Scenario: Connections beyond the limit are refused at once, not queued
     Given a fresh cluster of 3 agents with at most this many connections each: 10
     When I register "web" at "10.0.0.1:80"
-    And I hold half-sent requests open to a follower until it refuses one
+    And I open 20 half-sent requests to a follower, more than it allows
     Then the response status is 503
     And the response header "Retry-After" is "1"
     And the error mentions "--max-connections"

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -80,43 +81,46 @@ func (w *world) loris() *loris {
 	return w.slow
 }
 
-// refused reads what the agent answered on c, if it answered at once:
-// a refused connection gets a whole answer and is closed.
-func refused(c net.Conn) (*http.Response, []byte, bool) {
-	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return nil, nil, false
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b, true
-}
-
-// holdUntilRefused opens half-sent requests to agent who until one is
-// refused (at most maxLoris), keeps the others, and makes the refusal the
-// last answer.
-func (w *world) holdUntilRefused(who string) error {
-	i, err := w.agent(who)
-	if err != nil {
+// holdBeyondLimit opens n half-sent requests to agent who, more than it
+// allows: the agent answers those beyond its limit (after waiting a
+// moment for the rest of their request) and closes them. The others are
+// kept, and one refusal becomes the last answer.
+func (w *world) holdBeyondLimit(n int, who string) error {
+	if err := w.holdLoris(n, who); err != nil {
 		return err
 	}
 	l := w.loris()
-	addr := w.c.Agents[i].HTTPAddr()
-	for range maxLoris {
-		c, err := halfSend(addr)
-		if err != nil {
-			return err
-		}
-		if resp, body, ok := refused(c); ok {
-			_ = c.Close()
-			w.last = &response{status: resp.StatusCode, header: resp.Header, body: body}
-			return nil
-		}
-		_ = c.SetReadDeadline(time.Time{})
-		l.conns = append(l.conns, c)
+	answers := make([]*response, len(l.conns))
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(3 * time.Second)
+	for k, c := range l.conns {
+		wg.Go(func() {
+			_ = c.SetReadDeadline(deadline)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				return // held: nothing came before the deadline
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			answers[k] = &response{status: resp.StatusCode, header: resp.Header, body: b}
+		})
 	}
-	return fmt.Errorf("%d half-sent requests held and none refused", len(l.conns))
+	wg.Wait()
+	var kept []net.Conn
+	for k, c := range l.conns {
+		if answers[k] == nil {
+			_ = c.SetReadDeadline(time.Time{})
+			kept = append(kept, c)
+			continue
+		}
+		_ = c.Close()
+		w.last = answers[k]
+	}
+	if len(kept) == len(l.conns) {
+		return fmt.Errorf("all %d half-sent requests were held; none refused", n)
+	}
+	l.conns = kept
+	return nil
 }
 
 // lorisOpen checks that every half-sent request is still held by the
@@ -265,7 +269,7 @@ func (w *world) limitedCluster(n int, what, value string) error {
 func limitsSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^a fresh cluster of (\d+) agents with (an HTTP read-header timeout of|at most this many watchers each:|at most this many connections each:|a write rate and burst of) (\S+)$`, w.limitedCluster)
 	sc.Step(`^I hold (\d+) half-sent requests open to `+who+`$`, w.holdLoris)
-	sc.Step(`^I hold half-sent requests open to `+who+` until it refuses one$`, w.holdUntilRefused)
+	sc.Step(`^I open (\d+) half-sent requests to `+who+`, more than it allows$`, w.holdBeyondLimit)
 	sc.Step(`^the half-sent requests are all still open$`, w.lorisOpen)
 	sc.Step(`^the agent closes every half-sent request within ([\d.]+) seconds$`, w.lorisClosed)
 	sc.Step(`^I close the half-sent requests$`, func() error { w.loris().close(); return nil })
