@@ -16,11 +16,12 @@ import (
 type Config struct {
 	// HTTPAddr is the host:port to serve the API on; port 0 picks one.
 	HTTPAddr string
+	Cluster  cluster.Config
+	API      api.Config
+	Health   health.Config
+
 	// HTTP bounds the HTTP server (limits.go).
-	HTTP    HTTPConfig
-	Cluster cluster.Config
-	API     api.Config
-	Health  health.Config
+	HTTP HTTPConfig
 }
 
 // DefaultConfig returns a LAN agent's defaults.

@@ -85,14 +85,13 @@ func New(c Cluster, h Health, cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cluster:  c,
-		health:   h,
-		done:     make(chan struct{}),
-		cfg:      cfg,
-		log:      cfg.Logger,
-		watchers: &watchers{max: int64(cfg.Limits.MaxWatchers)},
-		writes:   newWriteLimiter(cfg.Limits),
+		cluster: c,
+		health:  h,
+		done:    make(chan struct{}),
+		cfg:     cfg,
+		log:     cfg.Logger,
 	}
+	s.watchers, s.writes = &watchers{max: int64(cfg.Limits.MaxWatchers)}, newWriteLimiter(cfg.Limits)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
