@@ -13,6 +13,7 @@ require (
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/spf13/pflag v1.0.7
 	go.etcd.io/bbolt v1.3.5
+	golang.org/x/time v0.16.0
 )
 
 require (

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/custodes/custodes/api"
 	"github.com/custodes/custodes/cluster"
@@ -24,11 +23,14 @@ type Config struct {
 	// TLS names the certificate files; Validate loads them into
 	// Cluster.TLS (tls.go).
 	TLS tlsutil.Config
+
+	// HTTP bounds the HTTP server (limits.go).
+	HTTP HTTPConfig
 }
 
 // DefaultConfig returns a LAN agent's defaults.
 func DefaultConfig() Config {
-	return Config{HTTPAddr: "127.0.0.1:8500", Cluster: cluster.DefaultConfig(), API: api.DefaultConfig(), Health: health.DefaultConfig()}
+	return Config{HTTPAddr: "127.0.0.1:8500", HTTP: DefaultHTTPConfig(), Cluster: cluster.DefaultConfig(), API: api.DefaultConfig(), Health: health.DefaultConfig()}
 }
 
 // Validate checks the whole configuration. Until the listener resolves a
@@ -36,6 +38,12 @@ func DefaultConfig() Config {
 func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fmt.Errorf("http address %q: %v", c.HTTPAddr, err)
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		return err
+	}
+	if err := c.API.Limits.Validate(); err != nil {
+		return err
 	}
 	if c.Cluster.HTTPAddr == "" {
 		c.Cluster.HTTPAddr = c.HTTPAddr
@@ -56,6 +64,10 @@ func (c *Config) Validate() error {
 	}
 	// One key list for both layers: the api verifies what cluster signs.
 	c.API.Keys = c.Cluster.Keys
+	// The write limit runs after authorization, which refuses a token no
+	// user holds: every token it sees is verified, so it may count per
+	// token.
+	c.API.Limits.PerToken = true
 	if c.API.Logger == nil {
 		c.API.Logger = c.Cluster.Logger
 	}
@@ -97,11 +109,11 @@ func Start(cfg Config) (*Agent, error) {
 	checker := health.New(node, cfg.Health)
 	checker.Start()
 	a := &Agent{cfg: cfg, ln: ln, node: node, health: checker, api: api.New(node, checker, cfg.API), done: make(chan struct{})}
-	a.srv = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.srv = newHTTPServer(a.api.Handler(), cfg.HTTP)
 	a.srv.ErrorLog = serverErrorLog(cfg)
 	go func() {
 		defer close(a.done)
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.srv.Serve(limitConns(ln, cfg.HTTP.MaxConnections)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Cluster.Logger.Error("http server stopped", "error", err)
 		}
 	}()

@@ -121,6 +121,14 @@ func (s *Server) service(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if minIndex > 0 {
+		// Only a lookup that may block holds a watcher's place.
+		if err := s.watchers.acquire(); err != nil {
+			return err
+		}
+		defer s.watchers.release()
+		s.extendWrite(c, wait)
+	}
 	if err := s.consistentRead(c); err != nil {
 		return err
 	}

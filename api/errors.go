@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
@@ -26,6 +27,9 @@ var (
 	ErrMediaType = errors.New("unsupported media type")
 	// ErrCrossOrigin: a browser sent a write for another site's page (403).
 	ErrCrossOrigin = errors.New("cross-origin write refused")
+	// ErrTooManyRequests: a limit of this agent refused the request (429,
+	// with Retry-After); see limits.go.
+	ErrTooManyRequests = errors.New("too many requests")
 )
 
 // invalidf builds a 400 error whose message names the problem.
@@ -59,6 +63,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, fsm.ErrUserNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, ErrTooManyRequests):
+		return http.StatusTooManyRequests
 	case errors.Is(err, ErrNotFound), errors.Is(err, fsm.ErrNotFound), errors.Is(err, cluster.ErrUnknownPeer):
 		return http.StatusNotFound
 	case errors.Is(err, fsm.ErrConflict), errors.Is(err, cluster.ErrUnsafe):
@@ -96,6 +102,14 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	if status == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", "1")
+	}
+	if status == http.StatusTooManyRequests {
+		retry := time.Second
+		var le *limitError
+		if errors.As(err, &le) {
+			retry = le.retry
+		}
+		c.Response().Header().Set("Retry-After", retryAfter(retry))
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)

@@ -49,6 +49,10 @@ func (s *Server) events(c echo.Context) error {
 		}
 		after = v
 	}
+	if err := s.watchers.acquire(); err != nil {
+		return err
+	}
+	defer s.watchers.release()
 	if err := s.consistentRead(c); err != nil {
 		return err
 	}
@@ -64,6 +68,9 @@ func (s *Server) events(c echo.Context) error {
 		if !s.tokenStillValid(c) {
 			return nil // the user was deleted or the token rotated: the stream ends
 		}
+		// Each round of writes gets a full write timeout: a stream lives
+		// as long as its client reads, and no longer.
+		s.extendWrite(c, 0)
 		evs, gap, more := s.cluster.FSM().Events(after)
 		if gap {
 			after = s.cluster.FSM().AppliedIndex()
@@ -90,6 +97,7 @@ func (s *Server) events(c echo.Context) error {
 		case <-s.done:
 			return nil
 		case <-tick.C:
+			s.extendWrite(c, 0)
 			fmt.Fprint(w, ": keep-alive\n\n")
 			w.Flush()
 		case <-more:

@@ -54,12 +54,15 @@ type Config struct {
 	Logger *slog.Logger
 	// ACL is the token layer's configuration (api/acl.go).
 	ACL ACLConfig
+	// Limits bound what clients can hold or send (limits.go).
+	Limits Limits
 }
 
 // DefaultConfig returns the HTTP layer's defaults.
 func DefaultConfig() Config {
 	return Config{
 		MaxBlockingWait: 5 * time.Minute,
+		Limits:          DefaultLimits(),
 	}
 }
 
@@ -74,6 +77,10 @@ type Server struct {
 	authz   *authz
 	// rotation picks the next instance per service name for "address".
 	rotation sync.Map // name -> *atomic.Uint64
+	// watchers and writes enforce cfg.Limits (limits.go, ratelimit.go);
+	// writes is nil when the write limit is off.
+	watchers *watchers
+	writes   *writeLimiter
 }
 
 // New builds the router for one agent.
@@ -88,13 +95,14 @@ func New(c Cluster, h Health, cfg Config) *Server {
 		cfg:     cfg,
 		log:     cfg.Logger,
 	}
+	s.watchers, s.writes = &watchers{max: int64(cfg.Limits.MaxWatchers)}, newWriteLimiter(cfg.Limits)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.servedBy, guardInput)
+	e.Use(s.servedBy, s.writeDeadline, guardInput)
 	// Tokens, roles and the cluster key's proof on admin routes, by one
-	// table of routes (api/authz.go).
-	e.Use(s.authorize)
+	// table of routes (api/authz.go); then the write rate, per token.
+	e.Use(s.authorize, s.limitWrites)
 
 	e.GET("/alive", s.alive)
 	e.GET("/ready", s.ready)

@@ -63,6 +63,8 @@ type world struct {
 	// nextHeader changes the headers of the next request only; an empty
 	// value removes the header.
 	nextHeader http.Header
+	// slow holds the half-sent requests of a limits scenario.
+	slow *loris
 }
 
 // freshStep is how a @fresh scenario asks for a cluster other than the
@@ -114,6 +116,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	securitySteps(sc, w)
 	tlsSteps(sc, w)
 	aclSteps(sc, w)
+	limitsSteps(sc, w)
 }
 
 func tagged(p *godog.Scenario, tag string) bool {

@@ -47,6 +47,7 @@ func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
 	fs.BoolVar(&cfg.API.EnableDebug, "enable-debug", false, "serve Go's profiler under /debug/pprof/")
 	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	tlsFlags(fs, &cfg.TLS)
+	limitFlags(fs, cfg)
 }
 
 // gcFlag binds --gc-percent. The agent's default (400) trades memory for

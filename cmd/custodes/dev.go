@@ -33,6 +33,8 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	var aclf aclFlags
 	var aclCfg api.ACLConfig
 	aclf.bind(fs, &aclCfg)
+	limits := agent.DefaultConfig()
+	limitFlags(fs, &limits)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -44,6 +46,14 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := aclf.load(&aclCfg); err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
+		return 2
+	}
+	if err := limits.HTTP.Validate(); err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
+		return 2
+	}
+	if err := limits.API.Limits.Validate(); err != nil {
 		fmt.Fprintln(stderr, "custodes dev:", err)
 		return 2
 	}
@@ -104,6 +114,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	for i := 1; i <= *nodes; i++ {
 		cfg := agent.DefaultConfig()
 		cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", *portBase+i)
+		cfg.HTTP, cfg.API.Limits = limits.HTTP, limits.API.Limits
 		cfg.Cluster = cluster.DefaultConfig()
 		cfg.Cluster.NodeID = fmt.Sprintf("dev%d", i)
 		cfg.Cluster.DataDir = filepath.Join(dir, cfg.Cluster.NodeID)
