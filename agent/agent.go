@@ -98,7 +98,11 @@ func Start(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
 	cfg.Cluster.HTTPAddr = ln.Addr().String()
-	ln = serveTLS(ln, cfg)
+	// The connection limit counts TCP connections; TLS wraps what it
+	// admits, so that the server sees *tls.Conn (r.TLS, peer certificates).
+	// A refused connection's plain 503 is lost on a TLS client, which sees
+	// the connection close.
+	served := serveTLS(limitConns(ln, cfg.HTTP.MaxConnections), cfg)
 	logKeyState(cfg)
 	node, err := cluster.New(cfg.Cluster)
 	if err != nil {
@@ -113,7 +117,7 @@ func Start(cfg Config) (*Agent, error) {
 	a.srv.ErrorLog = serverErrorLog(cfg)
 	go func() {
 		defer close(a.done)
-		if err := a.srv.Serve(limitConns(ln, cfg.HTTP.MaxConnections)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.srv.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Cluster.Logger.Error("http server stopped", "error", err)
 		}
 	}()
