@@ -116,14 +116,14 @@ func TestEventStreamFollowsChangesAndResumes(t *testing.T) {
 	}
 	// Resuming after the registration yields the removal first.
 	h := http.Header{"Last-Event-ID": {evs[1].id}}
-	resumed := readEvents(t, c.URL(c.Leader())+"/events", h, 1)
+	resumed := readEvents(t, c.LeaderURL(t)+"/events", h, 1)
 	if resumed[0].event != "removed" || resumed[0].id != evs[2].id {
 		t.Fatalf("resume: %+v", resumed)
 	}
 	// Live: a stream opened now sees a registration made afterwards.
 	done := make(chan []sseEvent, 1)
 	go func() { done <- readEvents(t, c.URL(f)+"/events?index="+evs[2].id, nil, 1) }()
-	post(t, c.URL(c.Leader())+"/register", map[string]string{"name": "ev-live", "address": "10.0.0.2:80"})
+	post(t, c.LeaderURL(t)+"/register", map[string]string{"name": "ev-live", "address": "10.0.0.2:80"})
 	live := <-done
 	if live[0].event != "registered" || !strings.Contains(live[0].data, `"ev-live"`) {
 		t.Fatalf("live: %+v", live)
@@ -147,7 +147,7 @@ func TestEventStreamIDsMarkWholeEntries(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			body := fmt.Sprintf(`{"name":"batch","address":"10.1.0.%d:80"}`, i+1)
-			resp, err := http.Post(c.URL(c.Leader())+"/register", "application/json", strings.NewReader(body))
+			resp, err := http.Post(c.LeaderURL(t)+"/register", "application/json", strings.NewReader(body))
 			if err == nil {
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusCreated {

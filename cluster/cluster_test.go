@@ -121,7 +121,7 @@ func TestWritesWithoutGroupingOrWideForwarding(t *testing.T) {
 	if len(seen) != n {
 		t.Fatalf("%d distinct ids for %d registrations", len(seen), n)
 	}
-	if status, got := lookup(t, c.URL(c.Leader()), "plain", ""); status != 200 || got != n {
+	if status, got := lookup(t, c.LeaderURL(t), "plain", ""); status != 200 || got != n {
 		t.Fatalf("lookup: status %d, %d instances, want %d", status, got, n)
 	}
 }
@@ -195,7 +195,7 @@ func TestKilledAgentRejoinsAsItselfFromSnapshot(t *testing.T) {
 	c.Kill(victim)
 	var last result
 	for i := range 60 {
-		last = register(t, c.URL(c.Leader()), fmt.Sprintf("while-down-%d", i), "10.0.0.1:80")
+		last = register(t, c.LeaderURL(t), fmt.Sprintf("while-down-%d", i), "10.0.0.1:80")
 	}
 	if err := c.Restart(victim); err != nil {
 		t.Fatal(err)

@@ -74,7 +74,7 @@ func TestDeadServerCleanupNeverGoesBelowMinQuorum(t *testing.T) {
 	f := c.Followers()
 	c.Kill(f[0])
 	c.Kill(f[1])
-	register(t, c.URL(c.Leader()), "after-two-dead", "10.0.0.1:80")
+	register(t, c.LeaderURL(t), "after-two-dead", "10.0.0.1:80")
 	if err := c.WaitForVoters(3, 15*time.Second); err != nil {
 		t.Fatal("dead voters not removed:", err)
 	}
@@ -152,7 +152,7 @@ func TestLeaveShrinksTheConfiguration(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	register(t, c.URL(c.Leader()), "after-leave", "10.0.0.1:80")
+	register(t, c.LeaderURL(t), "after-leave", "10.0.0.1:80")
 }
 
 func TestAgentBackAtANewAddressUpdatesItsEntry(t *testing.T) {
@@ -161,7 +161,7 @@ func TestAgentBackAtANewAddressUpdatesItsEntry(t *testing.T) {
 	id := c.Agents[victim].Node().ID()
 	oldRaft := c.Agents[victim].Node().RaftAddr()
 	c.Kill(victim)
-	last := register(t, c.URL(c.Leader()), "moved", "10.0.0.1:80")
+	last := register(t, c.LeaderURL(t), "moved", "10.0.0.1:80")
 	if err := c.RestartElsewhere(victim); err != nil {
 		t.Fatal(err)
 	}

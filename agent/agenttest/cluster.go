@@ -313,3 +313,15 @@ func WaitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 		t.Fatalf("timed out after %s waiting for %s", timeout, what)
 	}
 }
+
+// LeaderURL waits (up to 10 s) until the agents agree on a leader that
+// serves reads and returns its URL; the test fails otherwise. Under a
+// loaded machine an election can leave the cluster briefly without one.
+func (c *Cluster) LeaderURL(t testing.TB) string {
+	t.Helper()
+	l, err := c.WaitForLeader(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.URL(l)
+}
