@@ -28,8 +28,15 @@ const (
 // mutual TLS. advertise is what peers are told (nil: the bound address,
 // so a port 0 is resolved), as raft.NewTCPTransport does.
 func newRaftTransport(bind string, advertise net.Addr, t *tlsutil.TLS, logger hclog.Logger) (*raft.NetworkTransport, error) {
+	// MaxRPCsInFlight 1 turns pipelined replication off. With it on, a
+	// leader shutting down while a follower was slow to answer could wait
+	// forever (hashicorp/raft 1.7.3: the pipeline's decoder blocks handing a
+	// response to the consumer that already stopped, and the sender blocks
+	// behind it), which hung agents' shutdowns in tests under load; raft's
+	// own documentation finds pipelining of little benefit with batching.
+	cfg := &raft.NetworkTransportConfig{MaxPool: raftMaxPool, Timeout: raftTimeout, Logger: logger, MaxRPCsInFlight: 1}
 	if t == nil {
-		return raft.NewTCPTransportWithLogger(bind, advertise, raftMaxPool, raftTimeout, logger)
+		return raft.NewTCPTransportWithConfig(bind, advertise, cfg)
 	}
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
@@ -46,7 +53,8 @@ func newRaftTransport(bind string, advertise net.Addr, t *tlsutil.TLS, logger hc
 		_ = ln.Close()
 		return nil, errors.New("raft: local bind address is not advertisable; give a specific --raft address")
 	}
-	return raft.NewNetworkTransportWithLogger(s, raftMaxPool, raftTimeout, logger), nil
+	cfg.Stream = s
+	return raft.NewNetworkTransportWithConfig(cfg), nil
 }
 
 // tlsStream is a raft.StreamLayer over TLS. Accept returns connections
