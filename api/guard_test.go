@@ -34,7 +34,7 @@ func guardedRouter(reads *int) *echo.Echo {
 	e.DELETE("/instance/:id", h(http.StatusOK))
 	e.GET("/service/:name", h(http.StatusOK))
 	e.POST("/admin/leave", h(http.StatusOK))
-	e.POST("/internal/apply", h(http.StatusOK))
+	e.POST("/internal/v1/apply", h(http.StatusOK))
 	return e
 }
 
@@ -66,7 +66,7 @@ func TestGuardInput(t *testing.T) {
 		{"bodiless heartbeat", "PUT", "/instance/x/heartbeat", nil, nil, 200, ""},
 		{"bodiless leave", "POST", "/admin/leave", nil, map[string]string{"Content-Type": "application/json"}, 200, ""},
 		{"get body is never read", "GET", "/service/web", strings.NewReader("x"), map[string]string{"Content-Type": "text/plain"}, 200, ""},
-		{"internal routes are left alone", "POST", "/internal/apply", strings.NewReader("\x01\x02"), map[string]string{"Content-Type": "application/octet-stream"}, 200, ""},
+		{"internal routes are left alone", "POST", "/internal/v1/apply", strings.NewReader("\x01\x02"), map[string]string{"Content-Type": "application/octet-stream"}, 200, ""},
 
 		{"cross-site post", "POST", "/register", strings.NewReader(reg), map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403, "cross-origin"},
 		{"same-site is another origin", "POST", "/register", strings.NewReader(reg), map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "same-site"}, 403, "cross-origin"},
@@ -79,7 +79,7 @@ func TestGuardInput(t *testing.T) {
 		{"typed into the address bar", "POST", "/register", strings.NewReader(reg), map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "none"}, 201, ""},
 		{"origin matches host", "POST", "/register", strings.NewReader(reg), map[string]string{"Content-Type": "application/json", "Origin": "http://example.com"}, 201, ""},
 		{"cross-site read", "GET", "/service/web", nil, map[string]string{"Sec-Fetch-Site": "cross-site"}, 200, ""},
-		{"internal cross-site is not judged here", "POST", "/internal/apply", strings.NewReader("x"), map[string]string{"Sec-Fetch-Site": "cross-site"}, 200, ""},
+		{"internal cross-site is not judged here", "POST", "/internal/v1/apply", strings.NewReader("x"), map[string]string{"Sec-Fetch-Site": "cross-site"}, 200, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
