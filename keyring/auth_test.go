@@ -89,6 +89,11 @@ func TestVerify(t *testing.T) {
 			r.Body = io.NopCloser(strings.NewReader(`{"a":2}`))
 			return r
 		}, [][]byte{cur}, ErrBadSignature},
+		{"sent to another agent (host)", func() *http.Request {
+			r := signed(t, signer(cur, 0), "POST", "/internal/apply", "x")
+			r.Host = "127.0.0.1:9999"
+			return r
+		}, [][]byte{cur}, ErrBadSignature},
 		{"tampered path", func() *http.Request {
 			r := signed(t, signer(cur, 0), "POST", "/internal/apply", "x")
 			r.URL.Path = "/internal/forward"

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -34,9 +35,11 @@ func derive(key []byte) []byte {
 }
 
 // mac computes the signature of one request.
-func mac(derived []byte, method, uri string, unixNanos int64, nonce string, bodySum []byte) []byte {
+func mac(derived []byte, method, host, uri string, unixNanos int64, nonce string, bodySum []byte) []byte {
 	m := hmac.New(sha256.New, derived)
-	fmt.Fprintf(m, "%s\n%s\n%d\n%s\n%x", method, uri, unixNanos, nonce, bodySum)
+	// The host the request was sent to is signed too, so that a captured
+	// request cannot be replayed to another agent within the window.
+	fmt.Fprintf(m, "%s\n%s\n%s\n%d\n%s\n%x", method, strings.ToLower(host), uri, unixNanos, nonce, bodySum)
 	return m.Sum(nil)
 }
 
@@ -102,17 +105,17 @@ func (s *Signer) SignBody(r *http.Request, body []byte) {
 	if s == nil {
 		return
 	}
-	r.Header.Set(Header, s.value(r.Method, r.URL.RequestURI(), body))
+	r.Header.Set(Header, s.value(r.Method, requestHost(r), r.URL.RequestURI(), body))
 }
 
 // value is the header value for one request.
-func (s *Signer) value(method, uri string, body []byte) string {
+func (s *Signer) value(method, host, uri string, body []byte) string {
 	var n [8]byte
 	_, _ = rand.Read(n[:]) // crypto/rand does not fail on supported systems
 	nonce := hex.EncodeToString(n[:])
 	sum := sha256.Sum256(body)
 	ts := s.now().UnixNano()
-	return strconv.FormatInt(ts, 10) + "." + nonce + "." + hex.EncodeToString(mac(s.derived, method, uri, ts, nonce, sum[:]))
+	return strconv.FormatInt(ts, 10) + "." + nonce + "." + hex.EncodeToString(mac(s.derived, method, host, uri, ts, nonce, sum[:]))
 }
 
 // Transport returns a RoundTripper that signs every request with keys[0]
@@ -153,4 +156,13 @@ func (t *signingTransport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// requestHost is the host an outgoing request goes to, as the server will
+// see it in r.Host.
+func requestHost(r *http.Request) string {
+	if r.Host != "" {
+		return r.Host
+	}
+	return r.URL.Host
 }

@@ -130,7 +130,7 @@ func (v *Verifier) Verify(r *http.Request) error {
 	// Every key is tried (no early exit) so the time taken does not tell
 	// which key of the list matched.
 	for _, d := range v.derived {
-		if hmac.Equal(mac(d, r.Method, r.URL.RequestURI(), ts, parts[1], sum[:]), sig) {
+		if hmac.Equal(mac(d, r.Method, r.Host, r.URL.RequestURI(), ts, parts[1], sum[:]), sig) {
 			ok = true
 		}
 	}
