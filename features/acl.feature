@@ -171,6 +171,18 @@ Feature: Tokens and users
       {"id": "nobody"}
       """
     Then the response status is 404
+    # Another agent, or an operator holding the cluster key, proves the key
+    # instead of presenting a management token.
+    When I send "POST" "/admin/raft/remove-peer" to a follower signed with the cluster key with body:
+      """
+      {"id": "nobody"}
+      """
+    Then the response status is 404
+    When I send "POST" "/admin/raft/remove-peer" to a follower signed with another key with body:
+      """
+      {"id": "nobody"}
+      """
+    Then the response status is 401
     When I send "POST" "/admin/leave" to a follower as "reader"
     Then the response status is 403
     When I send "GET" "/acl/users" to a follower

@@ -75,6 +75,7 @@ func (a *aclWorld) aclCluster(n int, mode, initial string) error {
 	if err != nil {
 		return err
 	}
+	w.vars[keyVar] = key // so steps can sign with it
 	c, err := agenttest.Start(n, agenttest.Options{
 		Keys:      keys,
 		LogOutput: a.logs,
