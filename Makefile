@@ -4,19 +4,22 @@ BIN       := bin/custodes
 GOFLAGS   ?=
 GODOG_FORMAT ?= progress
 
-.PHONY: all build run test test-unit test-features vet fmt bench clean test-deps
+.PHONY: all build run test test-unit test-features vet fmt bench clean test-deps help
 
 all: build
 
-build:
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
+
+build: ## build bin/custodes
 	$(GO) build -o $(BIN) ./cmd/custodes
 
 # A whole local cluster: three agents on loopback, Ctrl-C to stop.
-run: build
+run: build ## a local 3-agent cluster (custodes dev)
 	./$(BIN) dev
 
 # Every test, race detector on. Feature scenarios run under go test (godog).
-test: vet test-deps
+test: vet test-deps ## every test, race detector on (what CI runs)
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # The partition tests need iproute2 and nftables (network namespaces, as
@@ -35,14 +38,17 @@ test-unit:
 test-features:
 	$(GO) test -race -count=1 -v ./features/ -godog.format=$(GODOG_FORMAT)
 
-vet:
+fmt: ## gofmt every Go file
+	gofmt -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
+
+vet: ## go vet, and fail on unformatted files
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Throughput, latency, failover and detection of a local 3-agent cluster,
 # written to docs/BENCHMARKS.md (a measurement, not a test).
-bench:
+bench: ## measure a local cluster into docs/BENCHMARKS.md
 	bash scripts/bench.sh
 
 clean:
