@@ -208,9 +208,6 @@ func (s *Server) aclWrite(c echo.Context, t fsm.MessageType, req any) (*acl.Resu
 		// and tokens are not made at all.
 		return nil, fmt.Errorf("%w: ACLs need a cluster key: start the agents with --encrypt (custodes keygen makes one)", ErrForbidden)
 	}
-	if err := s.validate(t, req); err != nil {
-		return nil, err
-	}
 	ctx := c.Request().Context()
 	a, err := s.cluster.Propose(ctx, t, req)
 	ledBy(c, a.By)

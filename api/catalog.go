@@ -33,9 +33,6 @@ func (s *Server) register(c echo.Context) error {
 		Name: b.Name, Address: b.Address, Version: b.Version,
 		Kind: b.Kind, Tags: b.Tags, Meta: b.Meta, Check: check, Rectify: b.Rectify,
 	}
-	if err := s.validate(fsm.RegisterRequestType, req); err != nil {
-		return err
-	}
 	a, err := s.cluster.Propose(c.Request().Context(), fsm.RegisterRequestType, req)
 	ledBy(c, a.By)
 	if err != nil {
@@ -63,9 +60,6 @@ func (s *Server) updateInstance(c echo.Context) error {
 	req := &catalog.UpdateInstanceRequest{
 		ID: c.Param("id"), Version: b.Version, Kind: b.Kind, Address: b.Address,
 		Tags: b.Tags, Meta: b.Meta,
-	}
-	if err := s.validate(fsm.UpdateInstanceRequestType, req); err != nil {
-		return err
 	}
 	return s.applyInstance(c, fsm.UpdateInstanceRequestType, req)
 }

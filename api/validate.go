@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/catalog"
 )
 
@@ -35,16 +34,6 @@ type updateBody struct {
 	Address *string            `json:"address"`
 	Tags    *[]string          `json:"tags"`
 	Meta    *map[string]string `json:"meta"`
-}
-
-// validate checks a request by the state machine's rules, the one set of
-// rules for clients and agents alike. The answer keeps the api's
-// "invalid request: " prefix so 400 bodies read as they always have.
-func (s *Server) validate(t fsm.MessageType, req any) error {
-	if err := s.cluster.FSM().Validate(t, req); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return nil
 }
 
 // validName checks a name taken from a path, by the catalog's rule.

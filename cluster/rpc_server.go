@@ -161,15 +161,9 @@ func (n *Node) serveApply(w http.ResponseWriter, r *http.Request) {
 
 // applyWire decodes, validates and proposes one command from the wire.
 func (n *Node) applyWire(ctx context.Context, data []byte) wireResult {
-	t, req, err := fsm.DecodeCommand(data)
-	if err == nil {
-		err = n.fsm.Validate(t, req)
-		if err != nil && !errors.Is(err, fsm.ErrInvalid) {
-			err = fmt.Errorf("%w: %v", fsm.ErrInvalid, err)
-		}
-	} else {
-		err = fmt.Errorf("%w: command: %v", fsm.ErrInvalid, err)
-	}
+	// Decoded strictly and checked by the API's own rules; both refusals
+	// satisfy errors.Is(err, fsm.ErrInvalid).
+	t, req, err := n.fsm.ValidateCommand(data)
 	if err != nil {
 		return wireResult{Code: codeInvalid, Message: err.Error()}
 	}

@@ -71,7 +71,7 @@ func TestValidate(t *testing.T) {
 		name string
 		t    MessageType
 		req  any
-		want string // "" for valid, else the exact message
+		want string // "" for valid, else the exact message after "invalid request: "
 	}{
 		{"register", RegisterRequestType, &catalog.RegisterRequest{Name: "web", Address: "h:1", Check: okCheck()}, ""},
 		{"register bad name", RegisterRequestType, &catalog.RegisterRequest{Name: "Web", Address: "h:1"},
@@ -99,7 +99,7 @@ func TestValidate(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || err.Error() != tc.want || !errors.Is(err, ErrInvalid) {
+			if err == nil || err.Error() != "invalid request: "+tc.want || !errors.Is(err, ErrInvalid) {
 				t.Fatalf("Validate = %v, want ErrInvalid %q", err, tc.want)
 			}
 		})
@@ -114,7 +114,7 @@ func TestValidate(t *testing.T) {
 func TestValidateCommand(t *testing.T) {
 	f := New(DefaultConfig())
 	if _, _, err := f.ValidateCommand(raw(RegisterRequestType, `{"name":"Web","address":"h:1"}`)); err == nil ||
-		!errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), `name "Web" is invalid`) {
+		!errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), `invalid request: name "Web" is invalid`) {
 		t.Errorf("bad name: %v", err)
 	}
 	if _, _, err := f.ValidateCommand(raw(RegisterRequestType, `{"name":"web","address":"h:1","x":1}`)); !errors.Is(err, ErrInvalid) {

@@ -75,11 +75,11 @@ func ErrorByName(name string) error {
 var ErrInvalid = errors.New("invalid request")
 
 // invalidError is a rule's error made to satisfy errors.Is(err,
-// ErrInvalid) while its message stays the rule's own, the one the client
-// is shown.
+// ErrInvalid); its message is what the client is shown: "invalid
+// request: " and the rule's own words.
 type invalidError struct{ err error }
 
-func (e *invalidError) Error() string   { return e.err.Error() }
+func (e *invalidError) Error() string   { return ErrInvalid.Error() + ": " + e.err.Error() }
 func (e *invalidError) Unwrap() []error { return []error{ErrInvalid, e.err} }
 
 func invalid(err error) error { return &invalidError{err: err} }
