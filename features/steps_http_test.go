@@ -46,6 +46,11 @@ func (w *world) do(ctx context.Context, i int, method, path string, r io.Reader)
 		req.Header.Set("Content-Type", "application/json")
 	}
 	applyHeader(req)
+	return w.exchange(req)
+}
+
+// exchange sends req and reads the whole answer, timing it.
+func (w *world) exchange(req *http.Request) (*response, error) {
 	start := time.Now()
 	resp, err := w.client.Do(req)
 	if err != nil {

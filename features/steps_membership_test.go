@@ -76,11 +76,19 @@ func (w *world) leaderSees(id string) error {
 }
 
 func (w *world) leave(who string) error {
+	return w.leaveVia(who, func(i int) (*response, error) {
+		return w.send(i, http.MethodPost, "/admin/leave", nil)
+	})
+}
+
+// leaveVia has agent who leave through send (plain or signed), waits for
+// it to report leaving, and stops it.
+func (w *world) leaveVia(who string, send func(i int) (*response, error)) error {
 	i, err := w.gone("leaver", who)
 	if err != nil {
 		return err
 	}
-	if w.last, err = w.send(i, http.MethodPost, "/admin/leave", nil); err != nil {
+	if w.last, err = send(i); err != nil {
 		return err
 	}
 	if err := w.statusIs(http.StatusOK); err != nil {

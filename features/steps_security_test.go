@@ -138,17 +138,7 @@ func (w *world) sendSigned(i int, method, path, how string, body *godog.DocStrin
 	if err := s.Sign(req); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: b, elapsed: time.Since(start)}, nil
+	return w.exchange(req)
 }
 
 func (w *world) signedRequest(method, path, who, how string, body *godog.DocString) error {
@@ -164,23 +154,9 @@ func (w *world) signedRequest(method, path, who, how string, body *godog.DocStri
 // leaveWithKey is "leaves the cluster" for a keyed cluster: the operator
 // signs /admin/leave as `custodes leave --encrypt` does.
 func (w *world) leaveWithKey(who string) error {
-	i, err := w.gone("leaver", who)
-	if err != nil {
-		return err
-	}
-	if w.last, err = w.sendSigned(i, http.MethodPost, "/admin/leave", "the cluster key", nil); err != nil {
-		return err
-	}
-	if err := w.statusIs(http.StatusOK); err != nil {
-		return err
-	}
-	select {
-	case <-w.c.Agents[i].Left():
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("agent did not report leaving")
-	}
-	w.c.Stop(i)
-	return nil
+	return w.leaveVia(who, func(i int) (*response, error) {
+		return w.sendSigned(i, http.MethodPost, "/admin/leave", "the cluster key", nil)
+	})
 }
 
 func securitySteps(sc *godog.ScenarioContext, w *world) {
