@@ -10,6 +10,8 @@ import (
 
 	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/fsm/catalog"
+	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/locks"
 )
 
 // MessageType tags every command in the Raft log. The numbers are part of
@@ -46,7 +48,35 @@ const (
 	// Body: acl.SetTokenRequest.
 	ACLSetTokenRequestType MessageType = 8
 	// 9..31 are reserved for the registry; 32.. for the distributed file
-	// system's index (the directory).
+	// system's index (the directory, docs/DFS.md; glue in table_dfs.go).
+
+	// DFSRegisterServerRequestType registers a file server or re-registers
+	// a known one. Body: fileservers.RegisterRequest.
+	DFSRegisterServerRequestType MessageType = 32
+	// DFSSetServerStateRequestType records a file server's state.
+	// Body: fileservers.SetStateRequest.
+	DFSSetServerStateRequestType MessageType = 33
+	// DFSCreateFileRequestType creates a file's entry (version 1) once its
+	// copies are stored. Body: files.CreateRequest.
+	DFSCreateFileRequestType MessageType = 34
+	// DFSUpdateFileRequestType replaces a file's content under its lock.
+	// Body: files.UpdateRequest.
+	DFSUpdateFileRequestType MessageType = 35
+	// DFSDeleteFileRequestType deletes a file, its lock and its shares.
+	// Body: files.DeleteRequest.
+	DFSDeleteFileRequestType MessageType = 36
+	// DFSLockRequestType asks for a file's lock; a refusal is a result.
+	// Body: locks.LockRequest.
+	DFSLockRequestType MessageType = 37
+	// DFSUnlockRequestType releases a file's lock.
+	// Body: locks.UnlockRequest.
+	DFSUnlockRequestType MessageType = 38
+	// DFSShareRequestType sets (or with mode none removes) a user's access
+	// to a file. Body: shares.ShareRequest.
+	DFSShareRequestType MessageType = 39
+	// DFSSetReplicasRequestType replaces the servers holding a file's
+	// current version. Body: files.SetReplicasRequest.
+	DFSSetReplicasRequestType MessageType = 40
 )
 
 // commands is the dispatch table: each type's request, the table function
@@ -61,7 +91,24 @@ var commands = map[MessageType]command{
 	ACLCreateUserRequestType:  aclCommand((*acl.Table).CreateUser, (*acl.Table).CheckCreateUser),
 	ACLDeleteUserRequestType:  aclCommand((*acl.Table).DeleteUser, (*acl.Table).CheckDeleteUser),
 	ACLSetTokenRequestType:    aclCommand((*acl.Table).SetToken, (*acl.Table).CheckSetToken),
+
+	DFSRegisterServerRequestType: dfsCommand(registerServer, nil),
+	DFSSetServerStateRequestType: dfsCommand(setServerState, checkSetServerState),
+	DFSCreateFileRequestType:     dfsCommand(createFile, checkCreateFile),
+	DFSUpdateFileRequestType:     dfsCommand(updateFile, checkUpdateFile),
+	DFSDeleteFileRequestType:     dfsCommand(deleteFile, checkDeleteFile),
+	DFSLockRequestType:           dfsCommand(lockFile, checkLock),
+	DFSUnlockRequestType:         dfsCommand(unlockFile, checkUnlock),
+	DFSShareRequestType:          dfsCommand(shareFile, checkShare),
+	DFSSetReplicasRequestType:    dfsCommand(setReplicas, checkSetReplicas),
 }
+
+// The directory's requests that carry a time the leader stamps.
+var (
+	_ Stamper = (*files.CreateRequest)(nil)
+	_ Stamper = (*files.UpdateRequest)(nil)
+	_ Stamper = (*locks.LockRequest)(nil)
+)
 
 func (t MessageType) String() string {
 	switch t {
@@ -83,6 +130,24 @@ func (t MessageType) String() string {
 		return "acl-delete-user"
 	case ACLSetTokenRequestType:
 		return "acl-set-token"
+	case DFSRegisterServerRequestType:
+		return "dfs-register-server"
+	case DFSSetServerStateRequestType:
+		return "dfs-set-server-state"
+	case DFSCreateFileRequestType:
+		return "dfs-create-file"
+	case DFSUpdateFileRequestType:
+		return "dfs-update-file"
+	case DFSDeleteFileRequestType:
+		return "dfs-delete-file"
+	case DFSLockRequestType:
+		return "dfs-lock"
+	case DFSUnlockRequestType:
+		return "dfs-unlock"
+	case DFSShareRequestType:
+		return "dfs-share"
+	case DFSSetReplicasRequestType:
+		return "dfs-set-replicas"
 	}
 	return fmt.Sprintf("unknown(%d)", uint8(t))
 }

@@ -5,6 +5,10 @@ import (
 
 	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/fsm/catalog"
+	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/fileservers"
+	"github.com/custodes/custodes/fsm/locks"
+	"github.com/custodes/custodes/fsm/shares"
 )
 
 // Business errors: outcomes a command returns as its Apply response (the
@@ -29,6 +33,21 @@ var (
 	ErrTokenInUse = acl.ErrTokenInUse
 	// ErrLastManagement: the command would leave nobody with management.
 	ErrLastManagement = acl.ErrLastManagement
+	// ErrFileNotFound: no file has that id.
+	ErrFileNotFound = files.ErrFileNotFound
+	// ErrFileExists: the file id, or the (owner, name), is taken.
+	ErrFileExists = files.ErrFileExists
+	// ErrStaleVersion: the request was made against another version.
+	ErrStaleVersion = files.ErrStaleVersion
+	// ErrNotOwner: only the file's owner may do this.
+	ErrNotOwner = files.ErrNotOwner
+	// ErrLockNotHeld: the file's lock is not held by that token hash (and
+	// fence), or it expired.
+	ErrLockNotHeld = locks.ErrLockNotHeld
+	// ErrServerNotFound: no file server has that id.
+	ErrServerNotFound = fileservers.ErrServerNotFound
+	// ErrShareWithOwner: a file cannot be shared with its owner.
+	ErrShareWithOwner = shares.ErrShareWithOwner
 )
 
 // businessErrors is the one list of business sentinels and their wire
@@ -45,6 +64,13 @@ var businessErrors = []struct {
 	{"user_not_found", ErrUserNotFound},
 	{"token_in_use", ErrTokenInUse},
 	{"last_management", ErrLastManagement},
+	{"file_not_found", ErrFileNotFound},
+	{"file_exists", ErrFileExists},
+	{"stale_version", ErrStaleVersion},
+	{"lock_not_held", ErrLockNotHeld},
+	{"not_owner", ErrNotOwner},
+	{"server_not_found", ErrServerNotFound},
+	{"share_with_owner", ErrShareWithOwner},
 }
 
 // ErrorName names a business error for the wire, or "" when err is none.

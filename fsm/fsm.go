@@ -9,6 +9,10 @@ import (
 
 	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/fsm/catalog"
+	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/fileservers"
+	"github.com/custodes/custodes/fsm/locks"
+	"github.com/custodes/custodes/fsm/shares"
 	"github.com/hashicorp/raft"
 )
 
@@ -33,6 +37,11 @@ type FSM struct {
 	mu      sync.RWMutex
 	catalog *catalog.Table
 	acl     *acl.Table
+	// The directory's tables (docs/DFS.md).
+	servers *fileservers.Table
+	files   *files.Table
+	locks   *locks.Table
+	shares  *shares.Table
 	limits  catalog.Limits
 	// applied is the index of the last command applied (or restored). Raft
 	// does not hand no-op and barrier entries to the FSM, so reads that must
@@ -57,6 +66,10 @@ func New(cfg Config) *FSM {
 	return &FSM{
 		catalog:   catalog.New(),
 		acl:       acl.New(),
+		servers:   fileservers.New(),
+		files:     files.New(),
+		locks:     locks.New(),
+		shares:    shares.New(),
 		limits:    catalog.Limits{MinCheckInterval: cfg.MinCheckInterval, MinDeregisterAfter: cfg.MinDeregisterAfter},
 		appliedCh: make(chan struct{}),
 		watches:   map[string]chan struct{}{},

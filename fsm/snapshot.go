@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/fsm/catalog"
+	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/fileservers"
+	"github.com/custodes/custodes/fsm/locks"
+	"github.com/custodes/custodes/fsm/shares"
 	"github.com/hashicorp/raft"
 )
 
@@ -18,9 +23,16 @@ const snapshotVersion = 2
 
 // Section names: part of the on-disk format.
 const (
-	catalogSection = "catalog"
-	aclSection     = "acl"
+	catalogSection     = "catalog"
+	aclSection         = "acl"
+	fileServersSection = "fileservers"
+	filesSection       = "files"
+	locksSection       = "locks"
+	sharesSection      = "shares"
 )
+
+// knownSections are the sections this agent restores.
+var knownSections = []string{catalogSection, aclSection, fileServersSection, filesSection, locksSection, sharesSection}
 
 // snapshotData is the persisted form (version 2). Each table encodes and
 // checks its own section; fsm knows only their names.
@@ -42,6 +54,10 @@ type snapshotV1 struct {
 type tables struct {
 	catalog *catalog.Table
 	acl     *acl.Table
+	servers *fileservers.Table
+	files   *files.Table
+	locks   *locks.Table
+	shares  *shares.Table
 }
 
 // snapshot is a point-in-time copy of the state, safe to persist while
@@ -55,7 +71,10 @@ type snapshot struct {
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return &snapshot{applied: f.applied, tables: tables{catalog: f.catalog.Clone(), acl: f.acl.Clone()}}, nil
+	return &snapshot{applied: f.applied, tables: tables{
+		catalog: f.catalog.Clone(), acl: f.acl.Clone(),
+		servers: f.servers.Clone(), files: f.files.Clone(), locks: f.locks.Clone(), shares: f.shares.Clone(),
+	}}, nil
 }
 
 // Persist writes the snapshot as JSON, cancelling the sink on error.
@@ -87,6 +106,28 @@ func (s *snapshot) write(w io.Writer) error {
 		}
 		data.Tables[aclSection] = users
 	}
+	// The directory's tables likewise, each while unused: a cluster that
+	// never ran a file server snapshots as before.
+	t := s.tables
+	for _, sec := range []struct {
+		name   string
+		used   bool
+		encode func() ([]byte, error)
+	}{
+		{fileServersSection, t.servers.Len() > 0 || t.servers.LastRing() > 0, t.servers.EncodeSection},
+		{filesSection, t.files.Len() > 0, t.files.EncodeSection},
+		{locksSection, t.locks.Len() > 0 || t.locks.Fences() > 0, t.locks.EncodeSection},
+		{sharesSection, t.shares.Len() > 0, t.shares.EncodeSection},
+	} {
+		if !sec.used {
+			continue
+		}
+		raw, err := sec.encode()
+		if err != nil {
+			return fmt.Errorf("%s: %w", sec.name, err)
+		}
+		data.Tables[sec.name] = raw
+	}
 	return json.NewEncoder(w).Encode(&data)
 }
 
@@ -111,6 +152,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer f.mu.Unlock()
 	f.catalog = next.catalog
 	f.acl = next.acl
+	f.servers, f.files, f.locks, f.shares = next.servers, next.files, next.locks, next.shares
 	f.applied = applied
 	f.events.reset(applied)
 	for key, ch := range f.watches {
@@ -140,14 +182,15 @@ func decodeSnapshot(raw []byte) (uint64, tables, error) {
 		if err != nil {
 			return 0, tables{}, err
 		}
-		return v1.Applied, tables{catalog: cat, acl: acl.New()}, nil
+		return v1.Applied, tables{catalog: cat, acl: acl.New(),
+			servers: fileservers.New(), files: files.New(), locks: locks.New(), shares: shares.New()}, nil
 	case 2:
 		var data snapshotData
 		if err := json.Unmarshal(raw, &data); err != nil {
 			return 0, tables{}, err
 		}
 		for name := range data.Tables {
-			if name != catalogSection && name != aclSection {
+			if !slices.Contains(knownSections, name) {
 				// A newer agent's table: restoring without it would lose it.
 				return 0, tables{}, fmt.Errorf("unknown table %q", name)
 			}
@@ -163,7 +206,20 @@ func decodeSnapshot(raw []byte) (uint64, tables, error) {
 		if err != nil {
 			return 0, tables{}, err
 		}
-		return data.Applied, tables{catalog: cat, acl: users}, nil
+		next := tables{catalog: cat, acl: users}
+		if next.servers, err = decodeSection(data.Tables, fileServersSection, fileservers.New, fileservers.DecodeSection); err != nil {
+			return 0, tables{}, err
+		}
+		if next.files, err = decodeSection(data.Tables, filesSection, files.New, files.DecodeSection); err != nil {
+			return 0, tables{}, err
+		}
+		if next.locks, err = decodeSection(data.Tables, locksSection, locks.New, locks.DecodeSection); err != nil {
+			return 0, tables{}, err
+		}
+		if next.shares, err = decodeSection(data.Tables, sharesSection, shares.New, shares.DecodeSection); err != nil {
+			return 0, tables{}, err
+		}
+		return data.Applied, next, nil
 	}
 	return 0, tables{}, fmt.Errorf("unsupported version %d", head.Version)
 }

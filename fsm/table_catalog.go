@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/custodes/custodes/fsm/catalog"
+	"github.com/custodes/custodes/fsm/files"
 )
 
 // This file is the catalog's glue: how its commands enter the dispatch
@@ -74,10 +75,15 @@ func catalogEvents(index uint64, effs []catalog.Effect) []Event {
 
 // clonePayload copies an event's payload for a reader, so no reader can
 // reach the stored values. Payloads of other types are shared as they
-// are never changed.
+// are never changed (a file server's payload is already a copy, made when
+// the event was).
 func clonePayload(p any) any {
-	if inst, ok := p.(*catalog.Instance); ok {
-		c := inst.Clone()
+	switch v := p.(type) {
+	case *catalog.Instance:
+		c := v.Clone()
+		return &c
+	case *files.File:
+		c := v.Clone()
 		return &c
 	}
 	return p
