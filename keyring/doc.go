@@ -21,6 +21,14 @@
 // window (5 s by default) and refuses a signature it has already seen
 // within that window (a replay).
 //
+// Streamed bodies (a file server's copies, too large to hash before
+// sending): Signer.SignStreamed signs the method, host, URI, time and
+// nonce with a fixed marker in place of the body hash, and appends ".s" to
+// the header value. No body hash equals the marker, so a streamed
+// signature never verifies as a normal one, nor the reverse. A Verifier
+// accepts one only on the requests VerifierConfig.Streamed allows, and
+// then leaves the body unread: the receiver checks the bytes itself.
+//
 // The package imports nothing of custodes' own, so the cluster layer, the
 // api and the command line can all use it.
 package keyring

@@ -34,14 +34,25 @@ func derive(key []byte) []byte {
 	return m.Sum(nil)
 }
 
-// mac computes the signature of one request.
-func mac(derived []byte, method, host, uri string, unixNanos int64, nonce string, bodySum []byte) []byte {
+// mac computes the signature of one request. body is the hex SHA-256 of
+// the body, or streamedBody for a streamed signature.
+func mac(derived []byte, method, host, uri string, unixNanos int64, nonce string, body string) []byte {
 	m := hmac.New(sha256.New, derived)
 	// The host the request was sent to is signed too, so that a captured
 	// request cannot be replayed to another agent within the window.
-	fmt.Fprintf(m, "%s\n%s\n%s\n%d\n%s\n%x", method, strings.ToLower(host), uri, unixNanos, nonce, bodySum)
+	fmt.Fprintf(m, "%s\n%s\n%s\n%d\n%s\n%s", method, strings.ToLower(host), uri, unixNanos, nonce, body)
 	return m.Sum(nil)
 }
+
+// streamedBody stands in the signed material for the body hash of a
+// streamed signature. It is not 64 hex digits, so no body hash equals it:
+// a streamed signature never verifies as a normal one, nor the reverse.
+const streamedBody = "streamed-body"
+
+// streamedMark is the fourth part of a streamed signature's header value:
+// it tells the Verifier which material to check (the MAC itself, not the
+// mark, is what keeps the two kinds apart).
+const streamedMark = "s"
 
 // Signer adds the proof of the primary cluster key to outgoing requests.
 // It is safe for concurrent use.
@@ -108,14 +119,36 @@ func (s *Signer) SignBody(r *http.Request, body []byte) {
 	r.Header.Set(Header, s.value(r.Method, requestHost(r), r.URL.RequestURI(), body))
 }
 
+// SignStreamed sets Header on r with the body marked as streamed: the
+// signature covers the method, host, URI, time and nonce but not the
+// body, which is not read (it may be too large to hash up front, or not
+// yet written). The receiver must check the bytes some other way (a
+// checksum); a Verifier accepts such a signature only on the requests its
+// VerifierConfig.Streamed allows.
+func (s *Signer) SignStreamed(r *http.Request) {
+	if s == nil {
+		return
+	}
+	r.Header.Set(Header, s.streamedValue(r.Method, requestHost(r), r.URL.RequestURI()))
+}
+
 // value is the header value for one request.
 func (s *Signer) value(method, host, uri string, body []byte) string {
+	nonce, ts := s.nonceAndTime()
+	sum := sha256.Sum256(body)
+	return strconv.FormatInt(ts, 10) + "." + nonce + "." + hex.EncodeToString(mac(s.derived, method, host, uri, ts, nonce, hex.EncodeToString(sum[:])))
+}
+
+// streamedValue is the header value of a streamed signature.
+func (s *Signer) streamedValue(method, host, uri string) string {
+	nonce, ts := s.nonceAndTime()
+	return strconv.FormatInt(ts, 10) + "." + nonce + "." + hex.EncodeToString(mac(s.derived, method, host, uri, ts, nonce, streamedBody)) + "." + streamedMark
+}
+
+func (s *Signer) nonceAndTime() (string, int64) {
 	var n [8]byte
 	_, _ = rand.Read(n[:]) // crypto/rand does not fail on supported systems
-	nonce := hex.EncodeToString(n[:])
-	sum := sha256.Sum256(body)
-	ts := s.now().UnixNano()
-	return strconv.FormatInt(ts, 10) + "." + nonce + "." + hex.EncodeToString(mac(s.derived, method, host, uri, ts, nonce, sum[:]))
+	return hex.EncodeToString(n[:]), s.now().UnixNano()
 }
 
 // Transport returns a RoundTripper that signs every request with keys[0]

@@ -33,6 +33,7 @@ var (
 	ErrBadSignature = errors.New("bad signature: the request was not signed with this cluster's key")
 	ErrReplayed     = errors.New("replayed request: this signature was already used")
 	ErrTooLarge     = errors.New("request body too large to verify")
+	ErrStreamed     = errors.New("streamed signature not accepted on this request")
 )
 
 // VerifierConfig tunes a Verifier; zero values take the defaults.
@@ -46,6 +47,12 @@ type VerifierConfig struct {
 	ReplayCache int
 	// Now is the clock (tests set it).
 	Now func() time.Time
+	// Streamed, if set, names the requests on which a streamed signature
+	// (Signer.SignStreamed: the body is not covered, not read) is
+	// accepted; their bodies are left unread for the handler, which must
+	// check them itself. Nil: no streamed signature is accepted
+	// (ErrStreamed).
+	Streamed func(r *http.Request) bool
 }
 
 // Verifier checks the proof Signer adds, against every key of the list.
@@ -95,7 +102,8 @@ func (v *Verifier) Verify(r *http.Request) error {
 		return ErrMissing
 	}
 	parts := strings.Split(h, ".")
-	if len(parts) != 3 || parts[1] == "" {
+	streamed := len(parts) == 4 && parts[3] == streamedMark
+	if (len(parts) != 3 && !streamed) || parts[1] == "" {
 		return fmt.Errorf("%w: want <unix-nanos>.<nonce>.<hex hmac>", ErrMalformed)
 	}
 	ts, err := strconv.ParseInt(parts[0], 10, 64)
@@ -113,24 +121,33 @@ func (v *Verifier) Verify(r *http.Request) error {
 	} else if -d > v.cfg.Window {
 		return fmt.Errorf("%w: %s ahead, the window is %s (are the agents' clocks in sync?)", ErrFuture, (-d).Round(time.Millisecond), v.cfg.Window)
 	}
-	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err = io.ReadAll(io.LimitReader(r.Body, v.cfg.MaxBody+1))
-		_ = r.Body.Close()
-		if err != nil {
-			return fmt.Errorf("%w: reading the body: %v", ErrMalformed, err)
+	var bodyTag string
+	if streamed {
+		if v.cfg.Streamed == nil || !v.cfg.Streamed(r) {
+			return fmt.Errorf("%w: %s %s", ErrStreamed, r.Method, r.URL.Path)
 		}
-		if int64(len(body)) > v.cfg.MaxBody {
-			return fmt.Errorf("%w: over %d bytes", ErrTooLarge, v.cfg.MaxBody)
+		bodyTag = streamedBody
+	} else {
+		var body []byte
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err = io.ReadAll(io.LimitReader(r.Body, v.cfg.MaxBody+1))
+			_ = r.Body.Close()
+			if err != nil {
+				return fmt.Errorf("%w: reading the body: %v", ErrMalformed, err)
+			}
+			if int64(len(body)) > v.cfg.MaxBody {
+				return fmt.Errorf("%w: over %d bytes", ErrTooLarge, v.cfg.MaxBody)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		sum := sha256.Sum256(body)
+		bodyTag = hex.EncodeToString(sum[:])
 	}
-	sum := sha256.Sum256(body)
 	ok := false
 	// Every key is tried (no early exit) so the time taken does not tell
 	// which key of the list matched.
 	for _, d := range v.derived {
-		if hmac.Equal(mac(d, r.Method, r.Host, r.URL.RequestURI(), ts, parts[1], sum[:]), sig) {
+		if hmac.Equal(mac(d, r.Method, r.Host, r.URL.RequestURI(), ts, parts[1], bodyTag), sig) {
 			ok = true
 		}
 	}

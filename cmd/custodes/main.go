@@ -1,5 +1,5 @@
 // Command custodes is the registry agent and its tools, one binary with
-// subcommands: agent, dev, leave, tls, keygen, bench, version.
+// subcommands: agent, fileserver, dev, leave, tls, keygen, bench, version.
 package main
 
 import (
@@ -16,6 +16,9 @@ Usage:
                    [--encrypt KEY,KEY... | --encrypt-file PATH]   (or CUSTODES_ENCRYPT)
                    [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-require-client-cert]]
                    [--acl-default allow|deny] [--initial-management-token-file PATH]
+  custodes fileserver --id ID --data-dir DIR --http HOST:PORT --gossip HOST:PORT --join GOSSIP,...
+                   [--agents HTTP,...] [--encrypt KEY,KEY... | --encrypt-file PATH]
+                   [--tls-cert FILE --tls-key FILE --tls-ca FILE]   a file server of the directory
   custodes dev     [--data-dir DIR] [--nodes 3] [--port-base 8500]
   custodes leave   [--http HOST:PORT] [--encrypt KEY | --encrypt-file PATH] [--tls-ca FILE]   decommission a running agent
   custodes tls ca  [--dir DIR]          write a new CA (ca.pem, ca-key.pem)
@@ -42,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "agent":
 		return runAgent(args[1:], stdout, stderr)
+	case "fileserver":
+		return runFileserver(args[1:], stdout, stderr)
 	case "dev":
 		return runDev(args[1:], stdout, stderr)
 	case "tls":
