@@ -9,6 +9,7 @@ import (
 
 	"github.com/custodes/custodes/api"
 	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/directory"
 	"github.com/custodes/custodes/health"
 	"github.com/custodes/custodes/tlsutil"
 )
@@ -20,6 +21,9 @@ type Config struct {
 	Cluster  cluster.Config
 	API      api.Config
 	Health   health.Config
+	// Directory tunes the file system's directory (--replicas,
+	// --max-file-size).
+	Directory directory.Config
 	// TLS names the certificate files; Validate loads them into
 	// Cluster.TLS (tls.go).
 	TLS tlsutil.Config
@@ -30,7 +34,7 @@ type Config struct {
 
 // DefaultConfig returns a LAN agent's defaults.
 func DefaultConfig() Config {
-	return Config{HTTPAddr: "127.0.0.1:8500", HTTP: DefaultHTTPConfig(), Cluster: cluster.DefaultConfig(), API: api.DefaultConfig(), Health: health.DefaultConfig()}
+	return Config{HTTPAddr: "127.0.0.1:8500", HTTP: DefaultHTTPConfig(), Cluster: cluster.DefaultConfig(), API: api.DefaultConfig(), Health: health.DefaultConfig(), Directory: directory.DefaultConfig()}
 }
 
 // Validate checks the whole configuration. Until the listener resolves a
@@ -52,6 +56,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Cluster.Validate(); err != nil {
+		return err
+	}
+	if err := c.Directory.Validate(); err != nil {
 		return err
 	}
 	if err := c.API.ACL.Validate(); err != nil {
@@ -85,6 +92,7 @@ type Agent struct {
 	node   *cluster.Node
 	health *health.Checker
 	api    *api.Server
+	dir    *directory.Directory
 	done   chan struct{}
 }
 
@@ -112,7 +120,14 @@ func Start(cfg Config) (*Agent, error) {
 	bootstrapInitialToken(node, cfg.API.ACL, cfg.Cluster.Logger)
 	checker := health.New(node, cfg.Health)
 	checker.Start()
-	a := &Agent{cfg: cfg, ln: ln, node: node, health: checker, api: api.New(node, checker, cfg.API), done: make(chan struct{})}
+	dir, err := newDirectory(node, cfg)
+	if err != nil {
+		checker.Stop()
+		node.Shutdown()
+		_ = ln.Close()
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, ln: ln, node: node, health: checker, dir: dir, api: api.New(node, checker, dir, cfg.API), done: make(chan struct{})}
 	a.srv = newHTTPServer(a.api.Handler(), cfg.HTTP)
 	a.srv.ErrorLog = serverErrorLog(cfg)
 	go func() {
@@ -155,6 +170,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	}
 	<-a.done
 	a.health.Stop()
+	a.dir.Close()
 	a.node.Shutdown()
 	a.api.Close()
 	return err
@@ -165,6 +181,7 @@ func (a *Agent) Kill() {
 	_ = a.srv.Close()
 	<-a.done
 	a.health.Stop()
+	a.dir.Close()
 	a.node.Kill()
 	a.api.Close()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/directory"
 	"github.com/custodes/custodes/fsm"
 	"github.com/labstack/echo/v4"
 )
@@ -51,6 +52,19 @@ func statusOf(err error) int {
 		return he.Code
 	case errors.Is(err, ErrInvalid), errors.Is(err, fsm.ErrInvalid):
 		return http.StatusBadRequest
+	case errors.Is(err, fsm.ErrLockNotHeld):
+		return http.StatusLocked
+	case errors.Is(err, fsm.ErrFileNotFound), errors.Is(err, fsm.ErrServerNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, fsm.ErrFileExists), errors.Is(err, fsm.ErrStaleVersion),
+		errors.Is(err, directory.ErrLocked), errors.Is(err, directory.ErrNotHolder):
+		return http.StatusConflict
+	case errors.Is(err, fsm.ErrNotOwner):
+		return http.StatusForbidden
+	case errors.Is(err, directory.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, directory.ErrNoFileServer), errors.Is(err, directory.ErrNoLiveCopy), errors.Is(err, directory.ErrStoreFailed):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrMediaType):

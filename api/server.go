@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/directory"
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/labstack/echo/v4"
@@ -71,10 +72,12 @@ type Server struct {
 	e       *echo.Echo
 	cluster Cluster
 	health  Health
-	done    chan struct{} // closed by Close: ends event streams
-	cfg     Config
-	log     *slog.Logger
-	authz   *authz
+	// dir is the file system's directory; nil on an agent without one.
+	dir   *directory.Directory
+	done  chan struct{} // closed by Close: ends event streams
+	cfg   Config
+	log   *slog.Logger
+	authz *authz
 	// rotation picks the next instance per service name for "address".
 	rotation sync.Map // name -> *atomic.Uint64
 	// watchers and writes enforce cfg.Limits (limits.go, ratelimit.go);
@@ -83,14 +86,16 @@ type Server struct {
 	writes   *writeLimiter
 }
 
-// New builds the router for one agent.
-func New(c Cluster, h Health, cfg Config) *Server {
+// New builds the router for one agent. d may be nil: the file system's
+// routes then answer 404.
+func New(c Cluster, h Health, d *directory.Directory, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
 		cluster: c,
 		health:  h,
+		dir:     d,
 		done:    make(chan struct{}),
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -125,6 +130,7 @@ func New(c Cluster, h Health, cfg Config) *Server {
 	e.POST("/admin/raft/remove-peer", s.removePeer)
 	e.POST("/admin/leave", s.leave)
 	s.aclRoutes(e)
+	s.dfsRoutes(e)
 	// The agents' own protocol: cluster owns both halves, and checks the
 	// key on every call.
 	e.Any("/internal/*", echo.WrapHandler(c.InternalHandler()))

@@ -48,6 +48,7 @@ func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
 	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	tlsFlags(fs, &cfg.TLS)
 	limitFlags(fs, cfg)
+	dfsFlags(fs, cfg)
 }
 
 // gcFlag binds --gc-percent. The agent's default (400) trades memory for

@@ -1,0 +1,176 @@
+package directory
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/fileservers"
+	"github.com/custodes/custodes/fsm/locks"
+	"github.com/custodes/custodes/fsm/shares"
+)
+
+// Grant is a lock given: the token (shown once; the index keeps its
+// hash), the fence that grows with every grant of the file, the expiry.
+type Grant struct {
+	Token   string    `json:"token"`
+	Fence   uint64    `json:"fence"`
+	Expires time.Time `json:"expires"`
+	File    string    `json:"file"`
+	Index   uint64    `json:"-"`
+}
+
+// LockedError is a lock refused because someone else holds it.
+type LockedError struct {
+	Holder  string
+	Expires time.Time
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("%v: %s holds it until %s", ErrLocked, e.Holder, e.Expires.UTC().Format(time.RFC3339Nano))
+}
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// MinLockTTL and MaxLockTTL bound a lock's time to live.
+const (
+	MinLockTTL = time.Second
+	MaxLockTTL = 5 * time.Minute
+)
+
+// Lock takes the lock of a file the user may write, for ttl.
+func (d *Directory) Lock(ctx context.Context, user, owner, name string, ttl time.Duration) (Grant, error) {
+	if ttl < MinLockTTL || ttl > MaxLockTTL {
+		return Grant{}, fmt.Errorf("%w: ttl %s: use 1s to 5m", fsm.ErrInvalid, ttl)
+	}
+	f, _, err := d.resolve(ctx, user, owner, name, true)
+	if err != nil {
+		return Grant{}, err
+	}
+	token, err := newToken()
+	if err != nil {
+		return Grant{}, err
+	}
+	req := &locks.LockRequest{File: f.ID, Holder: user, TokenHash: HashToken(token), TTL: ttl.Milliseconds()}
+	a, err := d.cluster.Propose(ctx, fsm.DFSLockRequestType, req)
+	if err != nil {
+		return Grant{}, err
+	}
+	res := a.Resp.(*locks.Result)
+	if !res.Granted {
+		return Grant{}, &LockedError{Holder: res.Lock.Holder, Expires: res.Lock.Expires}
+	}
+	return Grant{Token: token, Fence: res.Lock.Fence, Expires: res.Lock.Expires, File: f.ID, Index: a.Index}, nil
+}
+
+// Unlock gives the lock back.
+func (d *Directory) Unlock(ctx context.Context, user, owner, name, token string) (uint64, error) {
+	f, _, err := d.resolve(ctx, user, owner, name, true)
+	if err != nil {
+		return 0, err
+	}
+	a, err := d.cluster.Propose(ctx, fsm.DFSUnlockRequestType, &locks.UnlockRequest{File: f.ID, TokenHash: HashToken(token)})
+	if errors.Is(err, fsm.ErrLockNotHeld) {
+		return 0, fmt.Errorf("%w: %q", ErrNotHolder, name)
+	}
+	return a.Index, err
+}
+
+// Share grants with read or write access to the owner's file name, or
+// revokes it (mode none).
+func (d *Directory) Share(ctx context.Context, owner, name, with, mode string) (uint64, error) {
+	if err := files.ValidateName(name); err != nil {
+		return 0, fmt.Errorf("%w: %v", fsm.ErrInvalid, err)
+	}
+	f, ok := d.cluster.FSM().FileByName(owner, name)
+	if !ok {
+		return 0, notFound(owner, name)
+	}
+	a, err := d.cluster.Propose(ctx, fsm.DFSShareRequestType, &shares.ShareRequest{File: f.ID, User: with, Mode: mode, By: owner})
+	return a.Index, err
+}
+
+// Delete takes the owner's file out of the index at once; its copies
+// leave the file servers afterwards.
+func (d *Directory) Delete(ctx context.Context, owner, name string) (uint64, error) {
+	if err := files.ValidateName(name); err != nil {
+		return 0, fmt.Errorf("%w: %v", fsm.ErrInvalid, err)
+	}
+	f, ok := d.cluster.FSM().FileByName(owner, name)
+	if !ok {
+		return 0, notFound(owner, name)
+	}
+	a, err := d.cluster.Propose(ctx, fsm.DFSDeleteFileRequestType, &files.DeleteRequest{ID: f.ID, By: owner})
+	if err != nil {
+		return a.Index, err
+	}
+	gone := a.Resp.(*files.Result).File
+	reps := d.replicasOf(gone.Replicas, false)
+	d.later(0, func(ctx context.Context) { d.deleteCopies(ctx, gone.ID, 0, reps) })
+	return a.Index, nil
+}
+
+// Register records a file server (at start, and after each restart).
+func (d *Directory) Register(ctx context.Context, id, address string) (fileservers.Server, uint64, error) {
+	a, err := d.cluster.Propose(ctx, fsm.DFSRegisterServerRequestType, &fileservers.RegisterRequest{ID: id, Address: address})
+	if err != nil {
+		return fileservers.Server{}, 0, err
+	}
+	return a.Resp.(*fileservers.Result).Server, a.Index, nil
+}
+
+// ServerView is a file server as /admin/dfs shows it.
+type ServerView struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	State   string `json:"state"`
+	Gossip  string `json:"gossip"`
+	Ring    uint64 `json:"ring"`
+	Files   int64  `json:"files"`
+	Bytes   int64  `json:"bytes"`
+}
+
+// Overview is /admin/dfs.
+type Overview struct {
+	Servers         []ServerView `json:"servers"`
+	Files           int64        `json:"files"`
+	Bytes           int64        `json:"bytes"`
+	UnderReplicated int64        `json:"under_replicated"`
+	Lost            int64        `json:"lost"`
+	Replicas        int          `json:"replicas"`
+}
+
+// Overview answers /admin/dfs from this agent's replica.
+func (d *Directory) Overview() Overview {
+	f := d.cluster.FSM()
+	states := map[string]string{}
+	for _, m := range d.cluster.Members() {
+		if m.Role == "file" {
+			states[m.Name] = m.State
+		}
+	}
+	sum := f.DFSSummary()
+	o := Overview{Servers: []ServerView{}, Files: int64(sum.Files), Bytes: sum.Bytes, UnderReplicated: int64(sum.UnderReplicated), Lost: int64(sum.Lost), Replicas: d.cfg.Replicas}
+	for _, s := range f.Servers() {
+		g := states[s.ID]
+		if g == "" {
+			g = "unknown"
+		}
+		o.Servers = append(o.Servers, ServerView{ID: s.ID, Address: s.Address, State: s.State, Gossip: g, Ring: s.Ring, Files: int64(s.Files), Bytes: s.Bytes})
+	}
+	return o
+}
+
+// newToken draws a lock token: 32 bytes of crypto/rand, base64url.
+func newToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
