@@ -15,6 +15,7 @@ import (
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/api"
 	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/fileserver"
 	"github.com/custodes/custodes/keyring"
 	"github.com/custodes/custodes/tlsutil"
 )
@@ -26,6 +27,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "keep the cluster's data here (default: a temporary directory, removed on exit)")
 	nodes := fs.Int("nodes", 3, "number of agents")
+	fileServers := fs.Int("file-servers", 3, "number of file servers (HTTP on port-base+50+i, gossip on port-base+250+i)")
 	portBase := fs.Int("port-base", 8500, "agent i serves HTTP on port-base+i, Raft on port-base+100+i, gossip on port-base+200+i")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	withTLS := fs.Bool("tls", false, "serve over TLS: a CA and one certificate per agent are made under DATA-DIR/tls")
@@ -59,6 +61,10 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	if *nodes < 1 || *nodes > 9 {
 		fmt.Fprintln(stderr, "custodes dev: --nodes must be from 1 to 9")
+		return 2
+	}
+	if *fileServers < 0 || *fileServers > 9 {
+		fmt.Fprintln(stderr, "custodes dev: --file-servers must be from 0 to 9")
 		return 2
 	}
 	logger, err := newLogger(stderr, *level)
@@ -98,7 +104,11 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 
 	var agents []*agent.Agent
+	var servers []*fileserver.Server
 	stopAll := func() {
+		for _, s := range servers {
+			_ = s.Stop()
+		}
 		var wg sync.WaitGroup
 		for _, a := range agents {
 			wg.Add(1)
@@ -150,9 +160,41 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		stopAll()
 		return 1
 	}
-	fmt.Fprintf(stdout, "custodes dev: %d agents, data in %s, leader %s\n", len(agents), dir, leader.ID)
+	for i := 1; i <= *fileServers; i++ {
+		cfg := fileserver.DefaultConfig()
+		cfg.ID = fmt.Sprintf("fs%d", i)
+		cfg.DataDir = filepath.Join(dir, cfg.ID)
+		cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", *portBase+50+i)
+		cfg.GossipAddr = fmt.Sprintf("127.0.0.1:%d", *portBase+250+i)
+		cfg.Join = []string{agents[0].Node().GossipAddr()}
+		cfg.Keys = keys
+		cfg.Logger = logger.With("fileserver", cfg.ID)
+		if devTLS != nil {
+			if cfg.TLS, err = devTLS(cfg.ID); err != nil {
+				fmt.Fprintln(stderr, "custodes dev:", err)
+				stopAll()
+				return 1
+			}
+		}
+		s, err := fileserver.Start(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "custodes dev: file server %s: %v\n", cfg.ID, err)
+			stopAll()
+			return 1
+		}
+		servers = append(servers, s)
+	}
+	if err := waitRegistered(ctx, servers); err != nil {
+		fmt.Fprintln(stderr, "custodes dev:", err)
+		stopAll()
+		return 1
+	}
+	fmt.Fprintf(stdout, "custodes dev: %d agents, %d file servers, data in %s, leader %s\n", len(agents), len(servers), dir, leader.ID)
 	for _, a := range agents {
 		fmt.Fprintf(stdout, "  %-5s %s   raft %s   gossip %s\n", a.Node().ID(), a.URL(), a.Node().RaftAddr(), a.Node().GossipAddr())
+	}
+	for _, s := range servers {
+		fmt.Fprintf(stdout, "  %-5s %s   (file server)   gossip %s\n", s.ID(), s.Addr(), s.GossipAddr())
 	}
 	fmt.Fprintf(stdout, "  cluster key %s\n  (custodes leave --http %s --encrypt %s)\n", key, agents[len(agents)-1].HTTPAddr(), key)
 	first, curl, client := agents[0].URL(), "curl -s", http.DefaultClient
@@ -174,7 +216,20 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "  acl default %s\n  management token %s\n  demo user token  %s   (services:write)\n", aclCfg.Default, management, demo)
 	fmt.Fprintf(stdout, "\nTry:\n  "+curl+" -XPOST %s/register -H 'Content-Type: application/json' -H \"Authorization: Bearer %s\" -d '{\"name\":\"web\",\"address\":\"127.0.0.1:9000\",\"version\":\"1.0.0\"}'\n", first, demo)
-	fmt.Fprintf(stdout, "  "+curl+" -H \"Authorization: Bearer %s\" %s/service/web\n  "+curl+" -H \"Authorization: Bearer %s\" %s/admin/raft\n\nCtrl-C stops the cluster.\n", demo, first, demo, first)
+	fmt.Fprintf(stdout, "  "+curl+" -H \"Authorization: Bearer %s\" %s/service/web\n  "+curl+" -H \"Authorization: Bearer %s\" %s/admin/raft\n", demo, first, demo, first)
+	if len(servers) > 0 {
+		second := agents[len(agents)-1].URL()
+		auth := fmt.Sprintf("-H \"Authorization: Bearer %s\"", demo)
+		fmt.Fprintf(stdout, "\nThe file system (the demo user's files):\n")
+		fmt.Fprintf(stdout, "  echo hello > /tmp/hello.txt\n")
+		fmt.Fprintf(stdout, "  %s %s --data-binary @/tmp/hello.txt '%s/write?name=docs/hello.txt'\n", curl, auth, first)
+		fmt.Fprintf(stdout, "  %s %s '%s/read?name=docs/hello.txt'\n", curl, auth, second)
+		fmt.Fprintf(stdout, "  %s %s -XPOST '%s/lock?name=docs/hello.txt&ttl=60s'          # gives a token\n", curl, auth, first)
+		fmt.Fprintf(stdout, "  %s %s -H 'X-Lock-Token: TOKEN' --data-binary 'hello again' '%s/update?name=docs/hello.txt'\n", curl, auth, first)
+		fmt.Fprintf(stdout, "  %s %s %s/all\n", curl, auth, second)
+		fmt.Fprintf(stdout, "  %s -H \"Authorization: Bearer %s\" %s/admin/dfs\n", curl, management, first)
+	}
+	fmt.Fprintf(stdout, "\nCtrl-C stops the cluster.\n")
 	<-signalled()
 	fmt.Fprintln(stdout, "custodes dev: stopping")
 	stopAll()
@@ -201,4 +256,25 @@ func devCerts(dir string) (func(name string) (tlsutil.Config, error), error) {
 			CAFile: filepath.Join(dir, tlsutil.CAFile), VerifyIncoming: true,
 		}, nil
 	}, nil
+}
+
+// waitRegistered waits until every file server is registered with the
+// directory.
+func waitRegistered(ctx context.Context, servers []*fileserver.Server) error {
+	for {
+		done := true
+		for _, s := range servers {
+			if !s.Registered() {
+				done = false
+			}
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("the file servers did not register within 15s")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
