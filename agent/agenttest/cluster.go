@@ -15,6 +15,7 @@ import (
 
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/fileserver"
 	"github.com/custodes/custodes/tlsutil"
 )
 
@@ -29,6 +30,12 @@ type Cluster struct {
 	opts      Options
 	out       io.Writer
 	ca        *tlsutil.CA // the TLS cluster's CA, nil without TLS
+
+	// File servers (fileservers.go): fileServers[i] is nil while i is
+	// down; fsAddrs[i] its last HTTP and gossip addresses.
+	fileServers []*fileserver.Server
+	fsCfgs      []fileserver.Config
+	fsAddrs     [][2]string
 }
 
 // Options tune a test cluster.
@@ -44,6 +51,12 @@ type Options struct {
 	// TLS starts every agent with TLS: a CA and one certificate per agent
 	// are generated in the cluster's directory (tls.go).
 	TLS bool
+	// FileServers is how many in-process file servers Start brings up
+	// once the agents have a leader (fileservers.go).
+	FileServers int
+	// FileServerConfigure, if set, may change file server i's config
+	// before it starts.
+	FileServerConfigure func(i int, c *fileserver.Config)
 }
 
 // Start starts n agents that bootstrap one cluster and waits for a leader.
@@ -82,6 +95,10 @@ func Start(n int, opts Options) (*Cluster, error) {
 		c.cfgs[i] = a.Config()
 	}
 	if _, err := c.WaitForLeader(10 * time.Second); err != nil {
+		c.Shutdown()
+		return nil, err
+	}
+	if err := c.startFileServers(); err != nil {
 		c.Shutdown()
 		return nil, err
 	}
@@ -281,6 +298,7 @@ func (c *Cluster) restart(i int, move bool) error {
 
 // Shutdown stops every agent and removes their data.
 func (c *Cluster) Shutdown() {
+	c.shutdownFileServers()
 	for i := range c.Agents {
 		c.Kill(i)
 	}
