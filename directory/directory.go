@@ -109,6 +109,8 @@ type Directory struct {
 	// committed (leader.go).
 	pendingMu sync.Mutex
 	pending   map[string]pendingPlacement
+	// seenEvents is the last FSM event index forgetCommitted read.
+	seenEvents uint64
 
 	// bg tracks background deletions so Close can wait for them.
 	bg     sync.WaitGroup

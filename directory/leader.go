@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/custodes/custodes/cluster/gossip"
+	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/google/uuid"
 )
@@ -65,12 +67,16 @@ func (d *Directory) placeOp(ctx context.Context, arg []byte) ([]byte, error) {
 	}
 	live := d.liveServers()
 	if len(live) == 0 {
-		return nil, ErrNoFileServer
+		// An empty placement, not an error: the asking agent turns it
+		// into ErrNoFileServer (an error would not keep its sentinel
+		// across the wire).
+		return json.Marshal(placement{})
 	}
 	now := time.Now()
 	d.pendingMu.Lock()
 	defer d.pendingMu.Unlock()
 	f := d.cluster.FSM()
+	d.forgetCommitted(f)
 	counts := map[string]*Candidate{}
 	cands := make([]Candidate, 0, len(live))
 	for _, s := range live {
@@ -106,6 +112,21 @@ func (d *Directory) placeOp(ctx context.Context, arg []byte) ([]byte, error) {
 	}
 	d.pending[p.File] = pendingPlacement{replicas: ids, size: a.Size, at: now}
 	return json.Marshal(p)
+}
+
+// forgetCommitted drops the placements whose file the index created
+// since the last call (or deleted: a file created and deleted between two
+// placements is not in the index any more, but must not count as
+// pending either), from the FSM's event ring. Events the ring no longer
+// holds are covered by PendingTTL.
+func (d *Directory) forgetCommitted(f *fsm.FSM) {
+	events, _, _ := f.Events(d.seenEvents)
+	for _, e := range events {
+		d.seenEvents = max(d.seenEvents, e.Index)
+		if e.Type == fsm.EventFile {
+			delete(d.pending, strings.TrimPrefix(e.Key, fsm.FileWatchKey("")))
+		}
+	}
 }
 
 // liveServers are the registered servers in state alive that gossip also

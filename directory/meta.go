@@ -84,12 +84,9 @@ func (d *Directory) Unlock(ctx context.Context, user, owner, name, token string)
 // Share grants with read or write access to the owner's file name, or
 // revokes it (mode none).
 func (d *Directory) Share(ctx context.Context, owner, name, with, mode string) (uint64, error) {
-	if err := files.ValidateName(name); err != nil {
-		return 0, fmt.Errorf("%w: %v", fsm.ErrInvalid, err)
-	}
-	f, ok := d.cluster.FSM().FileByName(owner, name)
-	if !ok {
-		return 0, notFound(owner, name)
+	f, _, err := d.resolve(ctx, owner, owner, name, true)
+	if err != nil {
+		return 0, err
 	}
 	a, err := d.cluster.Propose(ctx, fsm.DFSShareRequestType, &shares.ShareRequest{File: f.ID, User: with, Mode: mode, By: owner})
 	return a.Index, err
@@ -98,12 +95,9 @@ func (d *Directory) Share(ctx context.Context, owner, name, with, mode string) (
 // Delete takes the owner's file out of the index at once; its copies
 // leave the file servers afterwards.
 func (d *Directory) Delete(ctx context.Context, owner, name string) (uint64, error) {
-	if err := files.ValidateName(name); err != nil {
-		return 0, fmt.Errorf("%w: %v", fsm.ErrInvalid, err)
-	}
-	f, ok := d.cluster.FSM().FileByName(owner, name)
-	if !ok {
-		return 0, notFound(owner, name)
+	f, _, err := d.resolve(ctx, owner, owner, name, true)
+	if err != nil {
+		return 0, err
 	}
 	a, err := d.cluster.Propose(ctx, fsm.DFSDeleteFileRequestType, &files.DeleteRequest{ID: f.ID, By: owner})
 	if err != nil {

@@ -114,9 +114,15 @@ func (a *aclWorld) remember(path, name string) error {
 	if err != nil {
 		return err
 	}
-	s, ok := v.(string)
-	if !ok || s == "" {
-		return fmt.Errorf("%s is %v, not a non-empty string", path, v)
+	var s string
+	switch v := v.(type) {
+	case string:
+		s = v
+	case float64: // a JSON number: fences, indexes
+		s = fmt.Sprint(v)
+	}
+	if s == "" {
+		return fmt.Errorf("%s is %v, not a non-empty string or a number", path, v)
 	}
 	a.w.vars[name] = s
 	return nil

@@ -19,6 +19,8 @@ type suite struct {
 	once   sync.Once
 	shared *agenttest.Cluster
 	err    error
+	// dfs is the file-system cluster of dfs.feature (steps_dfs_test.go).
+	dfs dfsSuite
 }
 
 func (s *suite) cluster() (*agenttest.Cluster, error) {
@@ -30,6 +32,9 @@ func (s *suite) init(ctx *godog.TestSuiteContext) {
 	ctx.AfterSuite(func() {
 		if s.shared != nil {
 			s.shared.Shutdown()
+		}
+		if s.dfs.c != nil {
+			s.dfs.c.Shutdown()
 		}
 	})
 }
@@ -71,6 +76,9 @@ type world struct {
 // default three agents; it then starts none of its own before.
 const freshStep = "a fresh cluster of "
 
+// freshDFSStep starts agents and file servers for one scenario.
+const freshDFSStep = "a fresh file system of "
+
 func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	w := &world{vars: map[string]string{}, pending: map[string]chan *response{}}
 	sc.Before(func(ctx context.Context, p *godog.Scenario) (context.Context, error) {
@@ -90,7 +98,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 			return ctx, w.wipe()
 		}
 		for _, st := range p.Steps {
-			if strings.HasPrefix(st.Text, freshStep) {
+			if strings.HasPrefix(st.Text, freshStep) || strings.HasPrefix(st.Text, freshDFSStep) {
 				return ctx, nil
 			}
 		}
@@ -117,6 +125,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	tlsSteps(sc, w)
 	aclSteps(sc, w)
 	limitsSteps(sc, w)
+	dfsSteps(sc, w, &s.dfs)
 }
 
 func tagged(p *godog.Scenario, tag string) bool {
