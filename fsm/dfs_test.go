@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/fsm/acl"
-	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/custodes/custodes/fsm/locks"
 	"github.com/custodes/custodes/fsm/shares"
 )
