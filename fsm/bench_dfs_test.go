@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/hashicorp/raft"
 )
 
