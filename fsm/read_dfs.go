@@ -1,10 +1,12 @@
 package fsm
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
-	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/custodes/custodes/fsm/locks"
 	"github.com/custodes/custodes/fsm/shares"
 )
@@ -105,18 +107,9 @@ func (f *FSM) FilesOf(user string) []FileAccess {
 }
 
 func sortByOwnerName(fa []FileAccess) {
-	for i := 1; i < len(fa); i++ { // insertion sort: a user's shares are few
-		for j := i; j > 0 && lessOwnerName(&fa[j].File, &fa[j-1].File); j-- {
-			fa[j], fa[j-1] = fa[j-1], fa[j]
-		}
-	}
-}
-
-func lessOwnerName(a, b *files.File) bool {
-	if c := strings.Compare(a.Owner, b.Owner); c != 0 {
-		return c < 0
-	}
-	return a.Name < b.Name
+	slices.SortFunc(fa, func(a, b FileAccess) int {
+		return cmp.Or(strings.Compare(a.File.Owner, b.File.Owner), strings.Compare(a.File.Name, b.File.Name))
+	})
 }
 
 // Access returns user's access to file id: "owner", "read", "write", or
