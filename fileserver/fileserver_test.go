@@ -147,16 +147,16 @@ func TestGossipBetweenFileServers(t *testing.T) {
 		}
 		return ""
 	}
-	waitFor(t, "fsb alive", 5*time.Second, func() bool { return state("fsb") == "file/alive/"+b.Addr() })
+	waitFor(t, "fsb alive", 10*time.Second, func() bool { return state("fsb") == "file/alive/"+b.Addr() })
 	b.Kill()
 	waitFor(t, "fsb dead", 10*time.Second, func() bool { return strings.HasPrefix(state("fsb"), "file/dead/") })
 	c, err := Start(cb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "fsb back", 5*time.Second, func() bool { return state("fsb") == "file/alive/"+c.Addr() })
+	waitFor(t, "fsb back", 10*time.Second, func() bool { return state("fsb") == "file/alive/"+c.Addr() })
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "fsb left", 5*time.Second, func() bool { return strings.HasPrefix(state("fsb"), "file/left/") })
+	waitFor(t, "fsb left", 10*time.Second, func() bool { return strings.HasPrefix(state("fsb"), "file/left/") })
 }
