@@ -10,6 +10,7 @@ import (
 
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/catalog"
+	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/labstack/echo/v4"
 )
 
@@ -111,13 +112,25 @@ type eventView struct {
 	Type     string            `json:"type"`
 	Instance *instanceView     `json:"instance,omitempty"`
 	Servers  []fsm.EventServer `json:"servers,omitempty"`
+	// FileServer is a file server's registration or state change.
+	FileServer *fileservers.Server `json:"file_server,omitempty"`
+	// Change is what happened to a file (created, updated, deleted,
+	// replicas). The file itself is not shown: the stream's readers
+	// need services:read, not access to the file.
+	Change string `json:"change,omitempty"`
 }
 
 func writeEvent(w *echo.Response, ev fsm.Event, withID bool) error {
 	v := eventView{Index: ev.Index, Type: string(ev.Type), Servers: ev.Servers()}
-	if inst, ok := ev.Payload.(*catalog.Instance); ok {
-		iv := viewOf(*inst)
+	switch p := ev.Payload.(type) {
+	case *catalog.Instance:
+		iv := viewOf(*p)
 		v.Instance = &iv
+	case *fileservers.Server:
+		v.FileServer = p
+	}
+	if ev.Type == fsm.EventFile {
+		v.Change = ev.Field
 	}
 	data, err := json.Marshal(v)
 	if err != nil {

@@ -14,6 +14,11 @@ Feature: The file system when file servers die or are missing
     When "alice" writes 100 random bytes as "after" to a follower
     Then the response status is 201
     And the file "after" is not on the killed file server
+    When I open an event stream on a follower
+    And the killed file server is restarted
+    Then the event stream delivers a "file-server" event for file server "${killed}"
+    And "alice" reads "survivor" from a follower
+    And the body is the bytes written as "survivor"
 
   @fresh
   Scenario: With no file server alive nothing is written

@@ -473,7 +473,35 @@ func (d *dfsWorld) killPrimary(name string) error {
 		return fmt.Errorf("stat %q: %d %s", name, r.status, r.body)
 	}
 	d.killed = s.Replicas[0]
+	d.w.vars["killed"] = d.killed
 	return d.w.c.KillFileServerByID(d.killed)
+}
+
+// restartKilled brings the killed file server back with its id and data;
+// it registers again.
+func (d *dfsWorld) restartKilled() error {
+	i := d.w.c.FileServerIndex(d.killed)
+	if i < 0 {
+		return fmt.Errorf("no file server was killed")
+	}
+	return d.w.c.RestartFileServer(i)
+}
+
+func (d *dfsWorld) streamDeliversServer(event, id string) error {
+	id, err := d.w.expand(id)
+	if err != nil {
+		return err
+	}
+	return poll(10*time.Second, func() error {
+		d.w.stream.mu.Lock()
+		defer d.w.stream.mu.Unlock()
+		for _, ev := range d.w.stream.events {
+			if ev["event"] == event && strings.Contains(ev["data"], `"id":"`+id+`"`) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no %q event for %s among %d events", event, id, len(d.w.stream.events))
+	})
 }
 
 func (d *dfsWorld) notOnKilled(name string) error {
@@ -520,4 +548,6 @@ func dfsSteps(sc *godog.ScenarioContext, w *world, suite *dfsSuite) {
 	sc.Step(`^"([^"]*)" gets the lock of "([^"]*)" of "([^"]*)" within (\d+) seconds, remembered as "([^"]*)"$`, d.getsLock)
 	sc.Step(`^the primary file server of "([^"]*)" is killed$`, d.killPrimary)
 	sc.Step(`^the file "([^"]*)" is not on the killed file server$`, d.notOnKilled)
+	sc.Step(`^the killed file server is restarted$`, d.restartKilled)
+	sc.Step(`^the event stream delivers a "([^"]*)" event for file server "([^"]*)"$`, d.streamDeliversServer)
 }
