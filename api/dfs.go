@@ -95,6 +95,7 @@ func (s *Server) dfsWrite(c echo.Context) error {
 		return err
 	}
 	w, err := s.dir.Write(c.Request().Context(), user, c.QueryParam("name"), s.uploadBody(c), c.Request().ContentLength)
+	s.extendWrite(c, 0) // the upload may have taken longer than the answer's deadline
 	ledBy(c, w.By)
 	if err != nil {
 		return err
@@ -111,6 +112,7 @@ func (s *Server) dfsUpdate(c echo.Context) error {
 	}
 	w, err := s.dir.Update(c.Request().Context(), user, c.QueryParam("owner"), c.QueryParam("name"),
 		c.Request().Header.Get(HeaderLockToken), s.uploadBody(c), c.Request().ContentLength)
+	s.extendWrite(c, 0)
 	ledBy(c, w.By)
 	if err != nil {
 		return err

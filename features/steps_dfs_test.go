@@ -36,6 +36,15 @@ type dfsSuite struct {
 	err    error
 }
 
+// release shuts the shared file-system cluster down; the next scenario
+// that asks for it starts another.
+func (s *dfsSuite) release() {
+	if s.c != nil {
+		s.c.Shutdown()
+	}
+	s.once, s.c, s.tokens, s.err = sync.Once{}, nil, nil, nil
+}
+
 // dfsWorld is one scenario's file-system state.
 type dfsWorld struct {
 	w       *world
