@@ -33,18 +33,20 @@ die() { echo "seaweed: $*" >&2; exit 1; }
 
 running() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
 
-# stop: SIGTERM to every PID recorded in DIR, then SIGKILL to those still
-# there after 10 s (volume servers wait -preStopSeconds, set to 1 below).
-stop_all() {
-  local f p left i
-  for f in "$DIR"/*.pid; do
+# stop: the filer first, then the volume servers, then the master (a filer
+# whose master is gone takes 20 s to stop); SIGTERM to each group's PIDs
+# recorded in DIR, SIGKILL to those still there after 10 s.
+stop_group() {
+  local f p left i deadline=$((SECONDS + 10))
+  for f in "$@"; do
     [ -f "$f" ] || continue
     p=$(cat "$f")
-    running "$p" && kill -TERM "$p" 2>/dev/null || true
+    if running "$p"; then kill -TERM "$p" 2>/dev/null || true; fi
   done
-  for i in $(seq 1 100); do
+  for i in $(seq 1 200); do
+    [ $SECONDS -lt $deadline ] || break
     left=0
-    for f in "$DIR"/*.pid; do
+    for f in "$@"; do
       [ -f "$f" ] || continue
       p=$(cat "$f")
       if running "$p"; then left=1; else rm -f "$f"; fi
@@ -52,12 +54,18 @@ stop_all() {
     [ "$left" = 0 ] && break
     sleep 0.1
   done
-  for f in "$DIR"/*.pid; do
+  for f in "$@"; do
     [ -f "$f" ] || continue
     p=$(cat "$f")
-    running "$p" && { echo "seaweed: killing $(basename "$f" .pid) (pid $p)"; kill -KILL "$p" 2>/dev/null || true; }
+    if running "$p"; then echo "seaweed: killing $(basename "$f" .pid) (pid $p)"; kill -KILL "$p" 2>/dev/null || true; fi
     rm -f "$f"
   done
+}
+
+stop_all() {
+  stop_group "$DIR/filer.pid"
+  stop_group "$DIR"/volume*.pid
+  stop_group "$DIR/master.pid"
 }
 
 # wait_http URL SECONDS: until URL answers at all.
@@ -74,15 +82,19 @@ start_all() {
   mkdir -p "$DIR"
   local m="127.0.0.1:$PORT" i vport
   common=(-telemetry=false)
+  # Each server in its own session: a Ctrl-C (SIGINT to the terminal's
+  # process group) reaches only this script, which stops them in order.
+  local ss=()
+  command -v setsid >/dev/null && ss=(setsid)
   mkdir -p "$DIR/master"
-  "$WEED" master -ip=127.0.0.1 -port="$PORT" -mdir="$DIR/master" -defaultReplication=001 \
+  "${ss[@]}" "$WEED" master -ip=127.0.0.1 -port="$PORT" -mdir="$DIR/master" -defaultReplication=001 \
     -volumeSizeLimitMB=1024 -peers=none "${common[@]}" >"$DIR/master.log" 2>&1 &
   echo $! > "$DIR/master.pid"
   wait_http "http://$m/cluster/status" 30 || die "master did not start (see $DIR/master.log)"
   for i in 1 2 3; do
     vport=$((PORT + 10 + i))
     mkdir -p "$DIR/volume$i"
-    "$WEED" volume -ip=127.0.0.1 -port="$vport" -dir="$DIR/volume$i" -master="$m" -max=8 \
+    "${ss[@]}" "$WEED" volume -ip=127.0.0.1 -port="$vport" -dir="$DIR/volume$i" -master="$m" -max=8 \
       -preStopSeconds=1 -minFreeSpace=1GiB >"$DIR/volume$i.log" 2>&1 &
     echo $! > "$DIR/volume$i.pid"
   done
@@ -90,7 +102,7 @@ start_all() {
     wait_http "http://127.0.0.1:$((PORT + 10 + i))/status" 30 || die "volume$i did not start (see $DIR/volume$i.log)"
   done
   mkdir -p "$DIR/filer"
-  "$WEED" filer -ip=127.0.0.1 -port=$((PORT + 20)) -master="$m" -defaultReplicaPlacement=001 \
+  "${ss[@]}" "$WEED" filer -ip=127.0.0.1 -port=$((PORT + 20)) -master="$m" -defaultReplicaPlacement=001 \
     -defaultStoreDir="$DIR/filer" >"$DIR/filer.log" 2>&1 &
   echo $! > "$DIR/filer.pid"
   local url="http://127.0.0.1:$((PORT + 20))"

@@ -135,6 +135,7 @@ func runBenchDFS(args []string, stdout, stderr io.Writer) int {
 		maxConc = max(maxConc, n)
 	}
 	c := bench.DFSClient(maxConc)
+	loadBefore := loadAverage()
 	var results []bench.DFSResult
 	record := func(r bench.DFSResult) {
 		results = append(results, r)
@@ -160,6 +161,8 @@ func runBenchDFS(args []string, stdout, stderr io.Writer) int {
 
 	var report strings.Builder
 	fmt.Fprintf(&report, "## DFS run of %s\n\n%s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
+	// Other work on the machine shares its cores and disk: say how busy it was.
+	fmt.Fprintf(&report, "Load average (1, 5, 15 min, /proc/loadavg) before the runs: %s; after: %s.\n\n", loadBefore, loadAverage())
 	fmt.Fprintf(&report, "Small files: %s, distinct names per write, each run at most %d operations or %s; reads cycle over what the write run at the same concurrency stored (so a file is read more than once, likely from the page cache) and check every byte. "+
 		"Large files: %s, %d written one after another, then read back (at most %s each way). MB/s = 10^6 bytes/s.\n\n",
 		bench.SizeString(small), *maxOps, *duration, bench.SizeString(large), *largeCount, *largeTime)
@@ -181,6 +184,19 @@ func runBenchDFS(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // runBenchSink is `custodes bench sink`: the plain fsyncing file writer
