@@ -4,7 +4,7 @@ BIN       := bin/custodes
 GOFLAGS   ?=
 GODOG_FORMAT ?= progress
 
-.PHONY: all build run test test-unit test-features vet fmt bench clean test-deps help
+.PHONY: all build run test test-unit test-features vet fmt bench bench-dfs seaweed clean test-deps help
 
 all: build
 
@@ -50,6 +50,17 @@ vet: ## go vet, and fail on unformatted files
 # written to docs/BENCHMARKS.md (a measurement, not a test).
 bench: ## measure a local cluster into docs/BENCHMARKS.md
 	bash scripts/bench.sh
+
+# SeaweedFS, to measure the directory against (issue 9): weed is built once
+# into WEED_CACHE, outside the repository, from the Go module proxy.
+WEED_CACHE ?= $(HOME)/.cache/custodes
+SEAWEED_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
+
+seaweed: ## build SeaweedFS's weed into WEED_CACHE if missing (~10 min)
+	WEED_CACHE=$(WEED_CACHE) SEAWEED_VERSION=$(SEAWEED_VERSION) bash scripts/seaweed.sh build
+
+bench-dfs: seaweed ## the directory next to SeaweedFS and the direct baseline (scripts/bench-dfs.sh)
+	WEED_CACHE=$(WEED_CACHE) bash scripts/bench-dfs.sh
 
 clean:
 	rm -rf bin

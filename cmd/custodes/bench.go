@@ -18,8 +18,17 @@ import (
 	"github.com/custodes/custodes/bench"
 )
 
-// runBench measures a running cluster started by scripts/cluster.sh.
+// runBench measures a running cluster started by scripts/cluster.sh;
+// `custodes bench dfs` measures the directory (bench_dfs.go).
 func runBench(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "dfs":
+			return runBenchDFS(args[1:], stdout, stderr)
+		case "sink":
+			return runBenchSink(args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("custodes bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("cluster-dir", "./tmp/cluster", "directory of a cluster started by scripts/cluster.sh")

@@ -25,6 +25,8 @@ Usage:
   custodes tls cert --name N [--ip IP,...] [--dns NAME,...] [--dir DIR]   write N.pem, N-key.pem signed by it
   custodes keygen                       print a new random cluster key
   custodes bench   [--cluster-dir DIR]  measure a cluster started by scripts/cluster.sh
+  custodes bench dfs [--custodes URL --token T] [--seaweed URL] [--fileserver URL | --sink URL]   the directory next to SeaweedFS (scripts/bench-dfs.sh)
+  custodes bench sink --dir DIR [--http HOST:PORT]   a plain fsyncing file writer: the direct baseline
   custodes version
 
 Run "custodes COMMAND -h" for a command's flags.
