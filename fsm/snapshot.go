@@ -1,11 +1,14 @@
 package fsm
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/fsm/catalog"
@@ -31,23 +34,12 @@ const (
 	sharesSection      = "shares"
 )
 
-// knownSections are the sections this agent restores.
-var knownSections = []string{catalogSection, aclSection, fileServersSection, filesSection, locksSection, sharesSection}
-
 // snapshotData is the persisted form (version 2). Each table encodes and
 // checks its own section; fsm knows only their names.
 type snapshotData struct {
 	Version int                        `json:"version"`
 	Applied uint64                     `json:"applied"`
 	Tables  map[string]json.RawMessage `json:"tables"`
-}
-
-// snapshotV1 is the layout before tables had sections: the catalog's
-// section, at the top level.
-type snapshotV1 struct {
-	Version int    `json:"version"`
-	Applied uint64 `json:"applied"`
-	catalog.Section
 }
 
 // tables is the state a snapshot replaces as a whole.
@@ -86,49 +78,73 @@ func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 	return sink.Close()
 }
 
-func (s *snapshot) write(w io.Writer) error {
-	cat, err := s.tables.catalog.EncodeSection()
-	if err != nil {
-		return fmt.Errorf("%s: %w", catalogSection, err)
-	}
-	data := snapshotData{
-		Version: snapshotVersion,
-		Applied: s.applied,
-		Tables:  map[string]json.RawMessage{catalogSection: cat},
-	}
-	// An unused ACL table is left out: it restores as empty all the same,
-	// and agents from before the table existed (which refuse unknown
-	// sections) can still restore this snapshot during a rolling upgrade.
-	if s.tables.acl.Bootstrapped() || s.tables.acl.Len() > 0 {
-		users, err := s.tables.acl.EncodeSection()
+// sectionWriter is one table's section, when the table is in use.
+type sectionWriter struct {
+	name  string
+	used  bool
+	write func(io.Writer) error
+}
+
+// bytesSection adapts a table that encodes its section whole.
+func bytesSection(encode func() ([]byte, error)) func(io.Writer) error {
+	return func(w io.Writer) error {
+		raw, err := encode()
 		if err != nil {
-			return fmt.Errorf("%s: %w", aclSection, err)
+			return err
 		}
-		data.Tables[aclSection] = users
+		_, err = w.Write(raw)
+		return err
 	}
-	// The directory's tables likewise, each while unused: a cluster that
-	// never ran a file server snapshots as before.
+}
+
+// write streams the snapshot: the bytes are those of json.Encoder
+// encoding a snapshotData (sections in name order, no whitespace, a final
+// newline), but no section is ever held whole, and the files table, which
+// may hold millions of files, streams one file at a time.
+func (s *snapshot) write(w io.Writer) error {
 	t := s.tables
-	for _, sec := range []struct {
-		name   string
-		used   bool
-		encode func() ([]byte, error)
-	}{
-		{fileServersSection, t.servers.Len() > 0 || t.servers.LastRing() > 0, t.servers.EncodeSection},
-		{filesSection, t.files.Len() > 0, t.files.EncodeSection},
-		{locksSection, t.locks.Len() > 0 || t.locks.Fences() > 0, t.locks.EncodeSection},
-		{sharesSection, t.shares.Len() > 0, t.shares.EncodeSection},
-	} {
+	secs := []sectionWriter{
+		{catalogSection, true, bytesSection(t.catalog.EncodeSection)},
+		// An unused ACL table is left out: it restores as empty all the
+		// same, and agents from before the table existed (which refuse
+		// unknown sections) can still restore this snapshot during a
+		// rolling upgrade.
+		{aclSection, t.acl.Bootstrapped() || t.acl.Len() > 0, bytesSection(t.acl.EncodeSection)},
+		// The directory's tables likewise, each while unused: a cluster
+		// that never ran a file server snapshots as before.
+		{fileServersSection, t.servers.Len() > 0 || t.servers.LastRing() > 0, bytesSection(t.servers.EncodeSection)},
+		{filesSection, t.files.Len() > 0, t.files.WriteSection},
+		{locksSection, t.locks.Len() > 0 || t.locks.Fences() > 0, bytesSection(t.locks.EncodeSection)},
+		{sharesSection, t.shares.Len() > 0, bytesSection(t.shares.EncodeSection)},
+	}
+	slices.SortFunc(secs, func(a, b sectionWriter) int { return strings.Compare(a.name, b.name) })
+
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if _, err := fmt.Fprintf(bw, `{"version":%d,"applied":%d,"tables":{`, snapshotVersion, s.applied); err != nil {
+		return err
+	}
+	first := true
+	for _, sec := range secs {
 		if !sec.used {
 			continue
 		}
-		raw, err := sec.encode()
-		if err != nil {
+		if !first {
+			if err := bw.WriteByte(','); err != nil {
+				return err
+			}
+		}
+		first = false
+		if _, err := fmt.Fprintf(bw, "%q:", sec.name); err != nil {
+			return err
+		}
+		if err := sec.write(bw); err != nil {
 			return fmt.Errorf("%s: %w", sec.name, err)
 		}
-		data.Tables[sec.name] = raw
 	}
-	return json.NewEncoder(w).Encode(&data)
+	if _, err := bw.WriteString("}}\n"); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // Release is a no-op: the copy is garbage collected.
@@ -139,11 +155,7 @@ func (s *snapshot) Release() {}
 // decode or to pass a table's checks leaves the state as it was.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	raw, err := io.ReadAll(rc)
-	if err != nil {
-		return fmt.Errorf("restore snapshot: %w", err)
-	}
-	applied, next, err := decodeSnapshot(raw)
+	applied, next, err := readSnapshot(rc)
 	if err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
@@ -164,80 +176,210 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
-// decodeSnapshot reads either version.
-func decodeSnapshot(raw []byte) (uint64, tables, error) {
-	var head struct {
-		Version int `json:"version"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
+// readSnapshot reads either version from r, streaming: a version 2
+// snapshot (which every agent writes "version" first) is decoded section
+// by section as it is read, the files section one file at a time, never
+// held whole. It reads what json.Unmarshal into snapshotData or
+// snapshotV1 reads: top-level keys in any order (a "tables" before the
+// version is buffered, then decoded), without regard to case, nothing
+// after the object but white space.
+func readSnapshot(r io.Reader) (uint64, tables, error) {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 256<<10))
+	if err := expectDelim(dec, '{'); err != nil {
 		return 0, tables{}, err
 	}
-	switch head.Version {
-	case 1:
-		var v1 snapshotV1
-		if err := json.Unmarshal(raw, &v1); err != nil {
-			return 0, tables{}, err
-		}
-		cat, err := catalog.FromSection(v1.Section)
+	var (
+		version  int
+		applied  uint64
+		next     tables
+		streamed bool
+		rawTabs  json.RawMessage                // "tables" read before the version
+		rest     = map[string]json.RawMessage{} // version 1's catalog fields
+	)
+	for dec.More() {
+		tok, err := dec.Token()
 		if err != nil {
 			return 0, tables{}, err
 		}
-		return v1.Applied, tables{catalog: cat, acl: acl.New(),
+		key, _ := tok.(string)
+		switch {
+		case strings.EqualFold(key, "version"):
+			if err := dec.Decode(&version); err != nil {
+				return 0, tables{}, fmt.Errorf("version: %w", err)
+			}
+			if version != 1 && version != 2 {
+				return 0, tables{}, fmt.Errorf("unsupported version %d", version)
+			}
+		case strings.EqualFold(key, "applied"):
+			if err := dec.Decode(&applied); err != nil {
+				return 0, tables{}, fmt.Errorf("applied: %w", err)
+			}
+		case strings.EqualFold(key, "tables") && version == 2:
+			if next, err = readTables(dec); err != nil {
+				return 0, tables{}, err
+			}
+			streamed, rawTabs = true, nil
+		case strings.EqualFold(key, "tables"):
+			if err := dec.Decode(&rawTabs); err != nil {
+				return 0, tables{}, fmt.Errorf("tables: %w", err)
+			}
+			streamed = false
+		default:
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return 0, tables{}, err
+			}
+			rest[key] = raw
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return 0, tables{}, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			err = errors.New("data after the snapshot")
+		}
+		return 0, tables{}, err
+	}
+
+	switch version {
+	case 1:
+		// The catalog's section, at the top level.
+		obj, err := json.Marshal(rest)
+		if err != nil {
+			return 0, tables{}, err
+		}
+		var sec catalog.Section
+		if err := json.Unmarshal(obj, &sec); err != nil {
+			return 0, tables{}, err
+		}
+		cat, err := catalog.FromSection(sec)
+		if err != nil {
+			return 0, tables{}, err
+		}
+		return applied, tables{catalog: cat, acl: acl.New(),
 			servers: fileservers.New(), files: files.New(), locks: locks.New(), shares: shares.New()}, nil
 	case 2:
-		var data snapshotData
-		if err := json.Unmarshal(raw, &data); err != nil {
-			return 0, tables{}, err
-		}
-		for name := range data.Tables {
-			if !slices.Contains(knownSections, name) {
-				// A newer agent's table: restoring without it would lose it.
-				return 0, tables{}, fmt.Errorf("unknown table %q", name)
+		if !streamed {
+			var err error
+			if rawTabs == nil {
+				next, err = emptyTables(tables{})
+			} else {
+				next, err = readTables(json.NewDecoder(bytes.NewReader(rawTabs)))
+			}
+			if err != nil {
+				return 0, tables{}, err
 			}
 		}
-		// A missing section is an empty table: snapshots taken before a
-		// table existed do not mention it (one without "acl" restores as
-		// not bootstrapped, no users).
-		cat, err := decodeSection(data.Tables, catalogSection, catalog.New, catalog.DecodeSection)
-		if err != nil {
-			return 0, tables{}, err
-		}
-		users, err := decodeSection(data.Tables, aclSection, acl.New, acl.DecodeSection)
-		if err != nil {
-			return 0, tables{}, err
-		}
-		next := tables{catalog: cat, acl: users}
-		if next.servers, err = decodeSection(data.Tables, fileServersSection, fileservers.New, fileservers.DecodeSection); err != nil {
-			return 0, tables{}, err
-		}
-		if next.files, err = decodeSection(data.Tables, filesSection, files.New, files.DecodeSection); err != nil {
-			return 0, tables{}, err
-		}
-		if next.locks, err = decodeSection(data.Tables, locksSection, locks.New, locks.DecodeSection); err != nil {
-			return 0, tables{}, err
-		}
-		if next.shares, err = decodeSection(data.Tables, sharesSection, shares.New, shares.DecodeSection); err != nil {
-			return 0, tables{}, err
-		}
-		return data.Applied, next, nil
+		return applied, next, nil
 	}
-	return 0, tables{}, fmt.Errorf("unsupported version %d", head.Version)
+	return 0, tables{}, fmt.Errorf("unsupported version %d", version)
 }
 
-// decodeSection decodes one table's section, or returns an empty table
-// when the snapshot has none. A null section is refused: no agent writes
-// one, so it is damage, not an empty table.
-func decodeSection[T any](secs map[string]json.RawMessage, name string, empty func() *T, dec func([]byte) (*T, error)) (*T, error) {
-	sec, ok := secs[name]
-	if !ok {
-		return empty(), nil
-	}
-	if bytes.Equal(bytes.TrimSpace(sec), []byte("null")) {
-		return nil, fmt.Errorf("%s: section is null", name)
-	}
-	t, err := dec(sec)
+// readTables reads the value of "tables" from dec, each section as it
+// comes. A missing section is an empty table: snapshots taken before a
+// table existed do not mention it (one without "acl" restores as not
+// bootstrapped, no users). A null "tables" has no sections.
+func readTables(dec *json.Decoder) (tables, error) {
+	var next tables
+	tok, err := dec.Token()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return tables{}, fmt.Errorf("tables: %w", err)
+	}
+	if tok != nil {
+		if tok != json.Delim('{') {
+			return tables{}, fmt.Errorf("tables: want an object, not %v", tok)
+		}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return tables{}, fmt.Errorf("tables: %w", err)
+			}
+			name, _ := tok.(string)
+			if err := readSection(dec, name, &next); err != nil {
+				return tables{}, err
+			}
+		}
+		if err := expectDelim(dec, '}'); err != nil {
+			return tables{}, fmt.Errorf("tables: %w", err)
+		}
+	}
+	return emptyTables(next)
+}
+
+// emptyTables fills in the tables a snapshot had no section for.
+func emptyTables(t tables) (tables, error) {
+	if t.catalog == nil {
+		t.catalog = catalog.New()
+	}
+	if t.acl == nil {
+		t.acl = acl.New()
+	}
+	if t.servers == nil {
+		t.servers = fileservers.New()
+	}
+	if t.files == nil {
+		t.files = files.New()
+	}
+	if t.locks == nil {
+		t.locks = locks.New()
+	}
+	if t.shares == nil {
+		t.shares = shares.New()
 	}
 	return t, nil
+}
+
+// readSection reads section name, dec's next value, into its table. A
+// section seen twice replaces the first, as with json.Unmarshal.
+func readSection(dec *json.Decoder, name string, next *tables) error {
+	var err error
+	switch name {
+	case catalogSection:
+		next.catalog, err = bufferedSection(dec, catalog.DecodeSection)
+	case aclSection:
+		next.acl, err = bufferedSection(dec, acl.DecodeSection)
+	case fileServersSection:
+		next.servers, err = bufferedSection(dec, fileservers.DecodeSection)
+	case filesSection:
+		next.files, err = files.ReadSection(dec)
+	case locksSection:
+		next.locks, err = bufferedSection(dec, locks.DecodeSection)
+	case sharesSection:
+		next.shares, err = bufferedSection(dec, shares.DecodeSection)
+	default:
+		// A newer agent's table: restoring without it would lose it.
+		return fmt.Errorf("unknown table %q", name)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// bufferedSection decodes a section its table decodes whole. A null
+// section is refused: no agent writes one, so it is damage, not an empty
+// table.
+func bufferedSection[T any](dec *json.Decoder, decode func([]byte) (*T, error)) (*T, error) {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	if bytes.Equal(raw, []byte("null")) {
+		return nil, errNullSection
+	}
+	return decode(raw)
+}
+
+var errNullSection = errors.New("section is null")
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != want {
+		return fmt.Errorf("want %v, not %v", want, tok)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package files
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -86,3 +87,35 @@ func TestStampKeepsTheID(t *testing.T) {
 }
 
 func timeZone() *time.Location { return time.FixedZone("X", 3600) }
+
+// The hand-written checks accept exactly what the regular expressions of
+// the rules accept.
+func TestIDAndHashChecksMatchTheRules(t *testing.T) {
+	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	hexRE := regexp.MustCompile(`^[0-9a-f]{64}$`)
+	good := "0123abcd-ef01-4000-8000-0123456789ab"
+	hash := strings.Repeat("0f", 32)
+	cases := []string{"", good, hash, good + "\n", "\n" + good, strings.ToUpper(good), hash[:63], hash + "0"}
+	for i := range len(good) {
+		for _, c := range []byte("0a9f-gG/:`\x00") {
+			b := []byte(good)
+			b[i] = c
+			cases = append(cases, string(b))
+		}
+	}
+	for i := range len(hash) {
+		for _, c := range []byte("0a9f-gG/:`\x00") {
+			b := []byte(hash)
+			b[i] = c
+			cases = append(cases, string(b))
+		}
+	}
+	for _, s := range cases {
+		if got, want := isUUID(s), uuidRE.MatchString(s); got != want {
+			t.Errorf("isUUID(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := isLowerHex(s, 64), hexRE.MatchString(s); got != want {
+			t.Errorf("isLowerHex(%q, 64) = %v, want %v", s, got, want)
+		}
+	}
+}
