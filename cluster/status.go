@@ -75,7 +75,9 @@ type RaftStatus struct {
 	CommitIndex  uint64      `json:"commit_index"`
 	AppliedIndex uint64      `json:"applied_index"`
 	FSMIndex     uint64      `json:"fsm_index"`
-	Servers      []Server    `json:"servers"`
+	// LastSnapshotIndex is the index of this agent's newest snapshot.
+	LastSnapshotIndex uint64   `json:"last_snapshot_index"`
+	Servers           []Server `json:"servers"`
 }
 
 // Status reads the Raft node's state for operators.
@@ -89,7 +91,9 @@ func (n *Node) Status() RaftStatus {
 		FSMIndex:     n.fsm.AppliedIndex(),
 		Servers:      []Server{},
 	}
-	st.Term, _ = strconv.ParseUint(n.raft.Stats()["term"], 10, 64)
+	stats := n.raft.Stats()
+	st.Term, _ = strconv.ParseUint(stats["term"], 10, 64)
+	st.LastSnapshotIndex, _ = strconv.ParseUint(stats["last_snapshot_index"], 10, 64)
 	if l, ok := n.Leader(); ok {
 		st.Leader = &l
 	} else if addr, id := n.raft.LeaderWithID(); id != "" {
