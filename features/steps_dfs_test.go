@@ -58,71 +58,9 @@ type serverLoad struct {
 // startFileSystem starts agents and file servers with a key, bootstraps
 // ACLs and creates the users, returning their tokens (and "root").
 func startFileSystem(agents, servers int, users []string) (*agenttest.Cluster, map[string]string, error) {
-	c, err := agenttest.Start(agents, agenttest.Options{
-		Keys:        agenttest.NewKeys(),
+	return agenttest.StartFileSystem(agents, users, agenttest.Options{
 		FileServers: servers,
 		Configure:   func(i int, cfg *agent.Config) { cfg.Directory.MaxFileSize = dfsMaxFileSize },
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := c.WaitForFileServers(servers, 20*time.Second); err != nil {
-		c.Shutdown()
-		return nil, nil, err
-	}
-	tokens, err := makeUsers(c, users)
-	if err != nil {
-		c.Shutdown()
-		return nil, nil, err
-	}
-	return c, tokens, nil
-}
-
-func makeUsers(c *agenttest.Cluster, users []string) (map[string]string, error) {
-	l, err := c.WaitForLeader(10 * time.Second)
-	if err != nil {
-		return nil, err
-	}
-	post := func(path, token string, body any) (map[string]any, error) {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, c.URL(l)+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
-			return nil, fmt.Errorf("POST %s: %d %v %v", path, resp.StatusCode, out, err)
-		}
-		return out, nil
-	}
-	boot, err := post("/acl/bootstrap", "", nil)
-	if err != nil {
-		return nil, err
-	}
-	tokens := map[string]string{"root": boot["token"].(string)}
-	for _, u := range users {
-		out, err := post("/acl/users", tokens["root"], map[string]any{"name": u, "roles": []string{"services:read"}})
-		if err != nil {
-			return nil, err
-		}
-		tokens[u] = out["token"].(string)
-	}
-	// Every agent must know the users before a scenario asks any of them.
-	return tokens, poll(10*time.Second, func() error {
-		for i, a := range c.Agents {
-			for _, u := range users {
-				if a != nil && !hasUser(a, u) {
-					return fmt.Errorf("agent %d does not know %s yet", i+1, u)
-				}
-			}
-		}
-		return nil
 	})
 }
 
@@ -487,11 +425,6 @@ func (d *dfsWorld) notOnKilled(name string) error {
 		return fmt.Errorf("%q is on %v (killed: %q)", name, got.Replicas, d.killed)
 	}
 	return nil
-}
-
-func hasUser(a *agent.Agent, name string) bool {
-	_, ok := a.Node().FSM().User(name)
-	return ok
 }
 
 func dfsSteps(sc *godog.ScenarioContext, w *world, suite *dfsSuite) {
