@@ -2,6 +2,7 @@ package features
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -303,9 +304,10 @@ func (d *dfsWorld) noteLoads() error {
 	return err
 }
 
-// placedAsNoted checks the seed's rule against the loads noted before:
-// the primary is the server with the fewest files (then bytes, then ring
-// order) and the backup the next server on the ring.
+// placedAsNoted checks the placement rule against the loads noted
+// before: the primary is the server with the fewest files (then the
+// fewest files on its successor, then bytes, then ring order) and the
+// backup the next server on the ring.
 func (d *dfsWorld) placedAsNoted(name string) error {
 	var got struct {
 		Replicas []string `json:"replicas"`
@@ -315,10 +317,11 @@ func (d *dfsWorld) placedAsNoted(name string) error {
 	}
 	ring := slices.Clone(d.loads)
 	slices.SortFunc(ring, func(a, b serverLoad) int { return int(a.Ring) - int(b.Ring) })
+	next := func(i int) int64 { return ring[(i+1)%len(ring)].Files }
 	least := 0
 	for i, s := range ring {
 		l := ring[least]
-		if s.Files < l.Files || (s.Files == l.Files && s.Bytes < l.Bytes) {
+		if c := cmp.Or(cmp.Compare(s.Files, l.Files), cmp.Compare(next(i), next(least)), cmp.Compare(s.Bytes, l.Bytes)); c < 0 {
 			least = i
 		}
 	}
