@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/agent/agenttest"
 	"github.com/custodes/custodes/cluster/gossip"
 )
@@ -31,7 +32,17 @@ var users = []string{"alice", "bob", "carol", "dave"}
 func TestMain(m *testing.M) {
 	keys = agenttest.NewKeys()
 	var err error
-	cl, tokens, err = agenttest.StartFileSystem(3, users, agenttest.Options{Keys: keys, FileServers: 3})
+	cl, tokens, err = agenttest.StartFileSystem(3, users, agenttest.Options{
+		Keys: keys, FileServers: 3,
+		// Raft's test timings (100 ms) lose the leader now and then
+		// while 200 MiB stream through the same process on two cores
+		// beside other packages' clusters; no test here moves the leader.
+		Configure: func(i int, c *agent.Config) {
+			c.Cluster.HeartbeatTimeout = 500 * time.Millisecond
+			c.Cluster.ElectionTimeout = 500 * time.Millisecond
+			c.Cluster.LeaderLeaseTimeout = 500 * time.Millisecond
+		},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the file system:", err)
 		os.Exit(1)
@@ -54,8 +65,23 @@ type answer struct {
 
 func (a answer) String() string { return fmt.Sprintf("%d %s", a.status, bytes.TrimSpace(a.body)) }
 
-// call sends one request to agent i as user ("" for none).
+// call sends one request to agent i as user ("" for none). A GET
+// answered 503 (no leader for the moment: Retry-After) is asked again
+// once the cluster has a leader, a few times at most.
 func call(t testing.TB, i int, user, method, path string, body []byte, header http.Header) answer {
+	t.Helper()
+	a := call1(t, i, user, method, path, body, header)
+	for try := 0; try < 3 && method == http.MethodGet && a.status == http.StatusServiceUnavailable; try++ {
+		t.Logf("%s %s on agent %d: %s; asking again once there is a leader", method, path, i+1, a)
+		if _, err := cl.WaitForLeader(10 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		a = call1(t, i, user, method, path, body, header)
+	}
+	return a
+}
+
+func call1(t testing.TB, i int, user, method, path string, body []byte, header http.Header) answer {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
