@@ -70,7 +70,9 @@ func fileViewOf(f files.File, index uint64) fileView {
 
 // progressBody extends the connection's read deadline as the body
 // arrives: a large upload may take longer than --http-read-timeout, but
-// a client that stops sending is still cut off after it.
+// a client that stops sending is still cut off after it. The answer's
+// write deadline (set when the handler starts) is moved once the upload
+// is over, or a long upload's answer would be cut off, its file stored.
 type progressBody struct {
 	r       io.Reader
 	rc      *http.ResponseController
@@ -95,7 +97,7 @@ func (s *Server) dfsWrite(c echo.Context) error {
 		return err
 	}
 	w, err := s.dir.Write(c.Request().Context(), user, c.QueryParam("name"), s.uploadBody(c), c.Request().ContentLength)
-	s.extendWrite(c, 0) // the upload may have taken longer than the answer's deadline
+	s.extendWrite(c, 0) // the answer's deadline counts from the upload's end
 	ledBy(c, w.By)
 	if err != nil {
 		return err
@@ -112,7 +114,7 @@ func (s *Server) dfsUpdate(c echo.Context) error {
 	}
 	w, err := s.dir.Update(c.Request().Context(), user, c.QueryParam("owner"), c.QueryParam("name"),
 		c.Request().Header.Get(HeaderLockToken), s.uploadBody(c), c.Request().ContentLength)
-	s.extendWrite(c, 0)
+	s.extendWrite(c, 0) // the answer's deadline counts from the upload's end
 	ledBy(c, w.By)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -18,6 +19,7 @@ func TestPlace(t *testing.T) {
 		{"fewest files wins", []Candidate{{ID: "a", Ring: 1, Files: 2}, {ID: "b", Ring: 2, Files: 1}, {ID: "c", Ring: 3, Files: 2}}, 2, []string{"b", "c"}},
 		{"the last on the ring wraps to the first", []Candidate{{ID: "a", Ring: 1, Files: 1}, {ID: "b", Ring: 2, Files: 1}, {ID: "c", Ring: 3}}, 2, []string{"c", "a"}},
 		{"ties on files: fewest bytes", []Candidate{{ID: "a", Ring: 1, Files: 1, Bytes: 9}, {ID: "b", Ring: 2, Files: 1, Bytes: 3}}, 1, []string{"b"}},
+		{"ties on files: the one whose backup has fewer files, whatever the bytes", []Candidate{{ID: "a", Ring: 1, Files: 2, Bytes: 9}, {ID: "b", Ring: 2, Files: 1, Bytes: 3}, {ID: "c", Ring: 3, Files: 1, Bytes: 1}}, 2, []string{"b", "c"}},
 		{"ties on both: ring order", []Candidate{{ID: "b", Ring: 2, Files: 1, Bytes: 3}, {ID: "a", Ring: 1, Files: 1, Bytes: 3}}, 1, []string{"a"}},
 		{"fewer live than R: as many as there are", []Candidate{{ID: "a", Ring: 4}}, 3, []string{"a"}},
 		{"R=3 of four", []Candidate{{ID: "a", Ring: 1, Files: 5}, {ID: "b", Ring: 2, Files: 5}, {ID: "c", Ring: 3, Files: 4}, {ID: "d", Ring: 4, Files: 5}}, 3, []string{"c", "d", "a"}},
@@ -33,26 +35,35 @@ func TestPlace(t *testing.T) {
 	}
 }
 
+// Files of equal and of random sizes: after every write the servers'
+// counts differ by at most one.
 func TestPlaceSpreadsFilesEvenly(t *testing.T) {
-	live := []Candidate{{ID: "a", Ring: 1}, {ID: "b", Ring: 2}, {ID: "c", Ring: 3}}
-	for i := 0; i < 30; i++ {
-		got := Place(live, 2)
-		if len(got) != 2 || got[0] == got[1] {
-			t.Fatalf("write %d: replicas %v", i, got)
-		}
-		for j := range live {
-			if slices.Contains(got, live[j].ID) {
-				live[j].Files++
-				live[j].Bytes += 4096
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		live := []Candidate{{ID: "a", Ring: 1}, {ID: "b", Ring: 2}, {ID: "c", Ring: 3}}
+		for i := 0; i < 30; i++ {
+			got := Place(live, 2)
+			if len(got) != 2 || got[0] == got[1] {
+				t.Fatalf("write %d: replicas %v", i, got)
+			}
+			size := int64(4096)
+			if trial > 0 {
+				size = rng.Int64N(20000) + 1
+			}
+			for j := range live {
+				if slices.Contains(got, live[j].ID) {
+					live[j].Files++
+					live[j].Bytes += size
+				}
+			}
+			lo, hi := live[0].Files, live[0].Files
+			for _, c := range live {
+				lo, hi = min(lo, c.Files), max(hi, c.Files)
+			}
+			if hi-lo > 1 {
+				t.Fatalf("trial %d, write %d: copies per server differ by %d: %+v", trial, i, hi-lo, live)
 			}
 		}
-	}
-	lo, hi := live[0].Files, live[0].Files
-	for _, c := range live {
-		lo, hi = min(lo, c.Files), max(hi, c.Files)
-	}
-	if hi-lo > 1 {
-		t.Fatalf("copies per server differ by %d: %+v", hi-lo, live)
 	}
 }
 

@@ -2,6 +2,7 @@ package features
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -67,71 +68,9 @@ type serverLoad struct {
 // startFileSystem starts agents and file servers with a key, bootstraps
 // ACLs and creates the users, returning their tokens (and "root").
 func startFileSystem(agents, servers int, users []string) (*agenttest.Cluster, map[string]string, error) {
-	c, err := agenttest.Start(agents, agenttest.Options{
-		Keys:        agenttest.NewKeys(),
+	return agenttest.StartFileSystem(agents, users, agenttest.Options{
 		FileServers: servers,
 		Configure:   func(i int, cfg *agent.Config) { cfg.Directory.MaxFileSize = dfsMaxFileSize },
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := c.WaitForFileServers(servers, 20*time.Second); err != nil {
-		c.Shutdown()
-		return nil, nil, err
-	}
-	tokens, err := makeUsers(c, users)
-	if err != nil {
-		c.Shutdown()
-		return nil, nil, err
-	}
-	return c, tokens, nil
-}
-
-func makeUsers(c *agenttest.Cluster, users []string) (map[string]string, error) {
-	l, err := c.WaitForLeader(10 * time.Second)
-	if err != nil {
-		return nil, err
-	}
-	post := func(path, token string, body any) (map[string]any, error) {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, c.URL(l)+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
-			return nil, fmt.Errorf("POST %s: %d %v %v", path, resp.StatusCode, out, err)
-		}
-		return out, nil
-	}
-	boot, err := post("/acl/bootstrap", "", nil)
-	if err != nil {
-		return nil, err
-	}
-	tokens := map[string]string{"root": boot["token"].(string)}
-	for _, u := range users {
-		out, err := post("/acl/users", tokens["root"], map[string]any{"name": u, "roles": []string{"services:read"}})
-		if err != nil {
-			return nil, err
-		}
-		tokens[u] = out["token"].(string)
-	}
-	// Every agent must know the users before a scenario asks any of them.
-	return tokens, poll(10*time.Second, func() error {
-		for i, a := range c.Agents {
-			for _, u := range users {
-				if a != nil && !hasUser(a, u) {
-					return fmt.Errorf("agent %d does not know %s yet", i+1, u)
-				}
-			}
-		}
-		return nil
 	})
 }
 
@@ -374,9 +313,10 @@ func (d *dfsWorld) noteLoads() error {
 	return err
 }
 
-// placedAsNoted checks the seed's rule against the loads noted before:
-// the primary is the server with the fewest files (then bytes, then ring
-// order) and the backup the next server on the ring.
+// placedAsNoted checks the placement rule against the loads noted
+// before: the primary is the server with the fewest files (then the
+// fewest files on its successor, then bytes, then ring order) and the
+// backup the next server on the ring.
 func (d *dfsWorld) placedAsNoted(name string) error {
 	var got struct {
 		Replicas []string `json:"replicas"`
@@ -386,10 +326,11 @@ func (d *dfsWorld) placedAsNoted(name string) error {
 	}
 	ring := slices.Clone(d.loads)
 	slices.SortFunc(ring, func(a, b serverLoad) int { return int(a.Ring) - int(b.Ring) })
+	next := func(i int) int64 { return ring[(i+1)%len(ring)].Files }
 	least := 0
 	for i, s := range ring {
 		l := ring[least]
-		if s.Files < l.Files || (s.Files == l.Files && s.Bytes < l.Bytes) {
+		if c := cmp.Or(cmp.Compare(s.Files, l.Files), cmp.Compare(next(i), next(least)), cmp.Compare(s.Bytes, l.Bytes)); c < 0 {
 			least = i
 		}
 	}
@@ -524,11 +465,6 @@ func (d *dfsWorld) notOnKilled(name string) error {
 		return fmt.Errorf("%q is on %v (killed: %q)", name, got.Replicas, d.killed)
 	}
 	return nil
-}
-
-func hasUser(a *agent.Agent, name string) bool {
-	_, ok := a.Node().FSM().User(name)
-	return ok
 }
 
 func dfsSteps(sc *godog.ScenarioContext, w *world, suite *dfsSuite) {

@@ -156,6 +156,10 @@ func (c *Cluster) Voters(i int) []string {
 	return out
 }
 
+// Root is the cluster's directory: every agent's and file server's data
+// dir is under it.
+func (c *Cluster) Root() string { return c.root }
+
 // URL is agent i's base URL (https in a TLS cluster).
 func (c *Cluster) URL(i int) string { return c.scheme() + c.cfgs[i].HTTPAddr }
 
