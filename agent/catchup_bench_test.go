@@ -13,8 +13,8 @@ import (
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/agent/agenttest"
 	"github.com/custodes/custodes/fsm"
-	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/fileservers"
 	"github.com/google/uuid"
 )
 

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -46,12 +48,15 @@ type copies struct{ c *fileserver.Client }
 
 func (c copies) Put(ctx context.Context, addr, file string, version, fence uint64, body io.Reader) (directory.CopyInfo, error) {
 	info, err := c.c.Put(ctx, addr, file, version, fence, body)
+	if errors.Is(err, fileserver.ErrStaleFence) {
+		err = fmt.Errorf("%w: %v", directory.ErrFenced, err)
+	}
 	return directory.CopyInfo{Size: info.Size, SHA256: info.SHA256}, err
 }
 
-func (c copies) Get(ctx context.Context, addr, file string, version uint64, offset int64) (io.ReadCloser, error) {
-	rc, _, err := c.c.Get(ctx, addr, file, version, offset)
-	return rc, err
+func (c copies) Get(ctx context.Context, addr, file string, version uint64, offset int64) (io.ReadCloser, directory.CopyInfo, error) {
+	rc, info, err := c.c.Get(ctx, addr, file, version, offset)
+	return rc, directory.CopyInfo{Size: info.Size, SHA256: info.SHA256}, err
 }
 
 func (c copies) Delete(ctx context.Context, addr, file string, version uint64) error {

@@ -37,8 +37,10 @@ type Copies interface {
 	// Put stores body as (file, version) on the server at addr, refused
 	// when fence is below the highest fence the server saw for the file.
 	Put(ctx context.Context, addr, file string, version, fence uint64, body io.Reader) (CopyInfo, error)
-	// Get streams (file, version) from offset on.
-	Get(ctx context.Context, addr, file string, version uint64, offset int64) (io.ReadCloser, error)
+	// Get streams (file, version) from offset on, with what the server
+	// says of the whole copy (its size and SHA-256), so that a copy that
+	// is not the one the index names is never served.
+	Get(ctx context.Context, addr, file string, version uint64, offset int64) (io.ReadCloser, CopyInfo, error)
 	// Delete removes one version; DeleteAll every version of the file.
 	Delete(ctx context.Context, addr, file string, version uint64) error
 	DeleteAll(ctx context.Context, addr, file string) error
@@ -96,6 +98,9 @@ var (
 	ErrNotHolder = errors.New("that token does not hold the lock")
 	// ErrStoreFailed: no replica stored the bytes (503; nothing committed).
 	ErrStoreFailed = errors.New("the file servers did not store the file")
+	// ErrFenced is what Copies.Put returns when the server has seen a
+	// higher lock fence for the file: a later holder of the lock wrote.
+	ErrFenced = errors.New("a later lock holder's fence was seen")
 )
 
 // Directory is one agent's directory service.

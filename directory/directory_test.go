@@ -284,3 +284,45 @@ func TestConcurrentPlacementsSpread(t *testing.T) {
 		}
 	}
 }
+
+func TestACopyThatIsNotTheIndexsIsNeverServed(t *testing.T) {
+	d, _, fc := newTestDirectory(t, "fs1", "fs2")
+	ctx := context.Background()
+	body := randomBytes(t, 5000)
+	w, err := d.Write(ctx, "alice", "x", bytes.NewReader(body), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The primary's copy is overwritten by bytes the index never
+	// committed (a fenced-off writer's): the read comes from the backup.
+	primary := w.File.Replicas[0] + ":1"
+	fc.mu.Lock()
+	fc.data[key(primary, w.File.ID, 1)] = []byte("not the committed bytes")
+	fc.mu.Unlock()
+	var out bytes.Buffer
+	if _, err := d.Read(ctx, w.File, 0, w.File.Size, &out); err != nil || !bytes.Equal(out.Bytes(), body) {
+		t.Fatalf("read %d bytes, err %v", out.Len(), err)
+	}
+}
+
+func TestAnUpdateFencedOffAtTheStorageIsLockNotHeld(t *testing.T) {
+	d, _, fc := newTestDirectory(t, "fs1", "fs2")
+	ctx := context.Background()
+	w, err := d.Write(ctx, "alice", "f", bytes.NewReader([]byte("one")), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := d.Lock(ctx, "alice", "", "f", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both servers have seen a higher fence (a later holder's write).
+	fc.mu.Lock()
+	for _, s := range w.File.Replicas {
+		fc.fences[s+":1/"+w.File.ID] = g.Fence + 1
+	}
+	fc.mu.Unlock()
+	if _, err := d.Update(ctx, "alice", "", "f", g.Token, bytes.NewReader([]byte("two")), 3); !errors.Is(err, fsm.ErrLockNotHeld) {
+		t.Fatalf("fenced-off update: %v", err)
+	}
+}

@@ -121,7 +121,7 @@ func (f *fakeCopies) Put(ctx context.Context, addr, file string, version, fence 
 	down, limit := f.down[addr], f.failAfter[addr]
 	if fence < f.fences[addr+"/"+file] {
 		f.mu.Unlock()
-		return CopyInfo{}, errors.New("stale fence")
+		return CopyInfo{}, ErrFenced
 	}
 	f.mu.Unlock()
 	if down {
@@ -145,22 +145,23 @@ func (f *fakeCopies) Put(ctx context.Context, addr, file string, version, fence 
 	return CopyInfo{Size: int64(buf.Len()), SHA256: sha(buf.Bytes())}, nil
 }
 
-func (f *fakeCopies) Get(ctx context.Context, addr, file string, version uint64, offset int64) (io.ReadCloser, error) {
+func (f *fakeCopies) Get(ctx context.Context, addr, file string, version uint64, offset int64) (io.ReadCloser, CopyInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets = append(f.gets, addr)
 	if f.down[addr] {
-		return nil, errDown
+		return nil, CopyInfo{}, errDown
 	}
 	b, ok := f.data[key(addr, file, version)]
 	if !ok {
-		return nil, errors.New("no such copy")
+		return nil, CopyInfo{}, errors.New("no such copy")
 	}
+	info := CopyInfo{Size: int64(len(b)), SHA256: sha(b)}
 	b = b[offset:]
 	if n := f.failAfter[addr]; n > 0 && int64(len(b)) > n {
-		return io.NopCloser(io.MultiReader(bytes.NewReader(b[:n]), errReader{})), nil
+		return io.NopCloser(io.MultiReader(bytes.NewReader(b[:n]), errReader{})), info, nil
 	}
-	return io.NopCloser(bytes.NewReader(b)), nil
+	return io.NopCloser(bytes.NewReader(b)), info, nil
 }
 
 type errReader struct{}

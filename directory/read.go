@@ -74,9 +74,16 @@ func (d *Directory) Read(ctx context.Context, f files.File, offset, length int64
 		if done == length {
 			break
 		}
-		rc, err := d.copies.Get(ctx, r.Address, f.ID, f.Version, offset+done)
+		rc, info, err := d.copies.Get(ctx, r.Address, f.ID, f.Version, offset+done)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
+			continue
+		}
+		if info.Size != f.Size || info.SHA256 != f.SHA256 {
+			// Not the bytes the index committed (a fenced-off writer's,
+			// say): skip it, whatever it holds.
+			rc.Close()
+			errs = append(errs, fmt.Errorf("%s: its copy (%d bytes, SHA-256 %s) is not the index's", r.ID, info.Size, info.SHA256))
 			continue
 		}
 		cw := &countingWriter{w: w}

@@ -189,7 +189,12 @@ func (d *Directory) store(ctx context.Context, file string, version, fence uint6
 		if copyErr != nil {
 			return nil, 0, "", copyErr
 		}
-		return nil, 0, "", fmt.Errorf("%w: %v", ErrStoreFailed, errors.Join(errs...))
+		all := errors.Join(errs...)
+		if errors.Is(all, ErrFenced) {
+			// The storage saw a later holder's fence: this lock is over.
+			return nil, 0, "", fmt.Errorf("%w: a later holder of the lock has written (%v)", fsm.ErrLockNotHeld, all)
+		}
+		return nil, 0, "", fmt.Errorf("%w: %v", ErrStoreFailed, all)
 	}
 	if len(errs) > 0 {
 		d.log.Warn("a replica failed during a write; the file is under-replicated until repaired", "file", file, "version", version, "errors", errors.Join(errs...))
