@@ -29,7 +29,7 @@ WEED_CACHE=${WEED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/custodes}
 WEED=${WEED:-$WEED_CACHE/weed}
 export WEED WEED_CACHE
 BASE_PORT=${BASE_PORT:-9500}
-FS_PORT=${FS_PORT:-9600}
+FS_PORT=${FS_PORT:-9550}  # clear of the agents' HTTP (+i), Raft (+100+i) and gossip (+200+i) ports
 SINK_PORT=${SINK_PORT:-9690}
 ROLES=${BENCH_DFS_ROLES:-services:read}
 
