@@ -35,7 +35,7 @@ func newDirectory(node directory.Cluster, cfg Config) (*directory.Directory, err
 		tr.TLSClientConfig = t.Client()
 		scheme = "https"
 	}
-	client := &fileserver.Client{HTTP: &http.Client{Transport: tr}, Signer: keyring.NewSigner(cfg.Cluster.Keys), Scheme: scheme}
+	client := &fileserver.Client{HTTP: &http.Client{Transport: tr}, Signer: keyring.NewSigner(cfg.Cluster.Keys), Scheme: scheme, SkipReadHash: true}
 	dcfg := cfg.Directory
 	if dcfg.Logger == nil {
 		dcfg.Logger = cfg.Cluster.Logger

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/custodes/custodes/fsm"
@@ -87,7 +88,9 @@ func (d *Directory) Read(ctx context.Context, f files.File, offset, length int64
 			continue
 		}
 		cw := &countingWriter{w: w}
-		_, err = io.Copy(cw, io.LimitReader(rc, length-done))
+		buf := copyBuffers.Get().(*[]byte)
+		_, err = io.CopyBuffer(cw, io.LimitReader(rc, length-done), *buf)
+		copyBuffers.Put(buf)
 		rc.Close()
 		done += cw.n
 		if cw.err != nil {
@@ -105,6 +108,10 @@ func (d *Directory) Read(ctx context.Context, f files.File, offset, length int64
 	}
 	return done, nil
 }
+
+// copyBuffers hold the 256 KiB buffers reads copy through: io.Copy's
+// 32 KiB means eight times as many system calls on each side.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // countingWriter tells the client's write errors apart from the source's.
 type countingWriter struct {

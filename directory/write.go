@@ -144,8 +144,9 @@ func (d *Directory) store(ctx context.Context, file string, version, fence uint6
 	h := sha256.New()
 	fan := &fanOut{pipes: pipes, failed: make([]bool, len(pipes))}
 	limited := &io.LimitedReader{R: body, N: d.cfg.MaxFileSize + 1}
-	buf := make([]byte, 256<<10)
-	n, copyErr := io.CopyBuffer(io.MultiWriter(h, fan), limited, buf)
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	n, copyErr := io.CopyBuffer(io.MultiWriter(h, fan), limited, *buf)
 	switch {
 	case copyErr == nil && n > d.cfg.MaxFileSize:
 		copyErr = d.tooLarge()
