@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -92,35 +93,34 @@ func (s *Server) uploadBody(c echo.Context) io.Reader {
 
 // dfsWrite handles POST /write?name=NAME.
 func (s *Server) dfsWrite(c echo.Context) error {
-	user, err := s.dfsUser(c)
-	if err != nil {
-		return err
-	}
-	w, err := s.dir.Write(c.Request().Context(), user, c.QueryParam("name"), s.uploadBody(c), c.Request().ContentLength)
-	s.extendWrite(c, 0) // the answer's deadline counts from the upload's end
-	ledBy(c, w.By)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(w.Index, 10))
-	return c.JSON(http.StatusCreated, fileViewOf(w.File, w.Index))
+	return s.upload(c, http.StatusCreated, func(ctx context.Context, user string, body io.Reader) (directory.Written, error) {
+		return s.dir.Write(ctx, user, c.QueryParam("name"), body, c.Request().ContentLength)
+	})
 }
 
 // dfsUpdate handles POST /update?name=NAME[&owner=USER] with X-Lock-Token.
 func (s *Server) dfsUpdate(c echo.Context) error {
+	return s.upload(c, http.StatusOK, func(ctx context.Context, user string, body io.Reader) (directory.Written, error) {
+		return s.dir.Update(ctx, user, c.QueryParam("owner"), c.QueryParam("name"),
+			c.Request().Header.Get(HeaderLockToken), body, c.Request().ContentLength)
+	})
+}
+
+// upload runs a write or an update with the request's body and answers
+// the file as committed.
+func (s *Server) upload(c echo.Context, status int, do func(context.Context, string, io.Reader) (directory.Written, error)) error {
 	user, err := s.dfsUser(c)
 	if err != nil {
 		return err
 	}
-	w, err := s.dir.Update(c.Request().Context(), user, c.QueryParam("owner"), c.QueryParam("name"),
-		c.Request().Header.Get(HeaderLockToken), s.uploadBody(c), c.Request().ContentLength)
+	w, err := do(c.Request().Context(), user, s.uploadBody(c))
 	s.extendWrite(c, 0) // the answer's deadline counts from the upload's end
 	ledBy(c, w.By)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(w.Index, 10))
-	return c.JSON(http.StatusOK, fileViewOf(w.File, w.Index))
+	return c.JSON(status, fileViewOf(w.File, w.Index))
 }
 
 // dfsRead handles GET /read?name=NAME[&owner=USER], with Range.
