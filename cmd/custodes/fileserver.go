@@ -41,6 +41,9 @@ func fileserverFlags(fs *flag.FlagSet, cfg *fileserver.Config, logLevel *string)
 }
 
 func runFileserver(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "leave" {
+		return runFileserverLeave(args[1:], stdout, stderr)
+	}
 	return runFileserverUntil(args, stderr, signalled())
 }
 
