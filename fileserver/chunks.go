@@ -46,6 +46,7 @@ func (s *Store) Get(file string, version uint64, offset int64) (*Reader, CopyInf
 	st.mu.Unlock()
 	info := m.info(file, version)
 	if errors.Is(err, os.ErrNotExist) {
+		s.markCorrupt(file, version, nil)
 		return nil, info, fmt.Errorf("%w: %s version %d has no data file", ErrCorrupt, file, version)
 	} else if err != nil {
 		return nil, info, err
@@ -128,13 +129,19 @@ func (r *Reader) Close() error { return r.f.Close() }
 func (r *Reader) Info() CopyInfo { return r.m.info(r.file, r.version) }
 
 // markCorrupt records in the copy's meta that it is corrupt, unless the
-// copy was replaced since fi (the data file read) was opened.
+// copy was replaced since fi (the data file read) was opened. A nil fi
+// stands for a data file found missing: marked only if still missing.
 func (s *Store) markCorrupt(file string, version uint64, fi os.FileInfo) {
 	st := s.state(file)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	cur, err := os.Stat(s.path(file, version, ".data"))
-	if err != nil || !os.SameFile(cur, fi) {
+	switch {
+	case fi == nil:
+		if !errors.Is(err, os.ErrNotExist) {
+			return
+		}
+	case err != nil || !os.SameFile(cur, fi):
 		return
 	}
 	m, err := s.readMeta(file, version)

@@ -38,6 +38,12 @@ type Config struct {
 	RegisterInterval time.Duration
 	// MaxCopySize bounds the body of a PUT of a copy.
 	MaxCopySize int64
+	// ScrubInterval is the time between two scrubs (every copy re-read,
+	// its CRCs and SHA-256 checked, a bad one marked corrupt); 0: none.
+	ScrubInterval time.Duration
+	// ScrubRate bounds a scrub's reads, in bytes a second (0: the
+	// default, negative: no bound), so it does not starve serving.
+	ScrubRate int64
 	// Gossip timings (memberlist's).
 	GossipInterval time.Duration
 	ProbeInterval  time.Duration
@@ -50,6 +56,12 @@ type Config struct {
 // DefaultMaxCopySize is the default bound of a copy: 1 GiB and a little.
 const DefaultMaxCopySize = 1<<30 + 1<<20
 
+// Scrub defaults: once a day, at 32 MiB/s.
+const (
+	DefaultScrubInterval       = 24 * time.Hour
+	DefaultScrubRate     int64 = 32 << 20
+)
+
 // DefaultConfig returns the defaults: the gossip timings are the agent's.
 func DefaultConfig() Config {
 	return Config{
@@ -57,6 +69,8 @@ func DefaultConfig() Config {
 		GossipAddr:       "127.0.0.1:7102",
 		RegisterInterval: time.Second,
 		MaxCopySize:      DefaultMaxCopySize,
+		ScrubInterval:    DefaultScrubInterval,
+		ScrubRate:        DefaultScrubRate,
 		GossipInterval:   100 * time.Millisecond,
 		ProbeInterval:    400 * time.Millisecond,
 		ProbeTimeout:     200 * time.Millisecond,
@@ -85,7 +99,13 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("agent address %q: %w", a, err))
 		}
 	}
+	if c.ScrubInterval < 0 {
+		errs = append(errs, fmt.Errorf("scrub interval %v: 0 (none) or more", c.ScrubInterval))
+	}
 	d := DefaultConfig()
+	if c.ScrubRate == 0 {
+		c.ScrubRate = d.ScrubRate
+	}
 	if c.RegisterInterval <= 0 {
 		c.RegisterInterval = d.RegisterInterval
 	}

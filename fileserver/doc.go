@@ -11,6 +11,9 @@
 //     the highest fence committed for the file. A put streams to DIR/tmp,
 //     is fsync'd, renamed into place and the directory fsync'd. A read
 //     checks every chunk's CRC before yielding its bytes.
+//   - scrub.go: Verify re-reads a copy (CRCs, then the SHA-256); a scrub
+//     does so for every copy every ScrubInterval, rate-limited, marking a
+//     bad one corrupt (never served again).
 //   - server.go: the HTTP protocol (GET /alive open, everything else
 //     under the cluster key; PUT of a copy with a streamed signature).
 //   - client.go: the other half, for agents (and for copy-to).

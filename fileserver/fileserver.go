@@ -41,6 +41,9 @@ type Server struct {
 	log    *slog.Logger
 
 	registered atomic.Bool
+	scrubMu    sync.Mutex // one scrub at a time
+	statsMu    sync.Mutex
+	scrubStats ScrubStats
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
@@ -105,6 +108,10 @@ func Start(cfg Config) (*Server, error) {
 	}()
 	go func() { defer s.wg.Done(); s.joinLoop() }()
 	go func() { defer s.wg.Done(); s.registerLoop() }()
+	if cfg.ScrubInterval > 0 {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.scrubLoop() }()
+	}
 	s.log.Info("file server started", "http", s.Addr(), "gossip", s.pool.Addr())
 	return s, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -32,6 +33,10 @@ type CopyInfo struct {
 	SHA256  string `json:"sha256"`
 	Fence   uint64 `json:"fence"`
 	Corrupt bool   `json:"corrupt"`
+	// Modified is the copy's mtime (its data file's, UTC; RFC 3339 in
+	// JSON): set in the inventory only, so the leader can tell an orphan
+	// from a write in flight (--orphan-grace).
+	Modified time.Time `json:"modified,omitzero"`
 }
 
 // meta is the JSON of a .meta file.
@@ -406,13 +411,16 @@ func (s *Store) Inventory() ([]CopyInfo, error) {
 				continue
 			}
 			m, err := s.readMeta(file, v)
+			var info CopyInfo
 			if errors.Is(err, ErrCorrupt) {
-				out = append(out, CopyInfo{File: file, Version: v, Corrupt: true})
-				continue
+				info = CopyInfo{File: file, Version: v, Corrupt: true}
 			} else if err != nil {
 				continue // deleted meanwhile
+			} else {
+				info = m.info(file, v)
 			}
-			out = append(out, m.info(file, v))
+			info.Modified = s.modified(file, v)
+			out = append(out, info)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -422,6 +430,17 @@ func (s *Store) Inventory() ([]CopyInfo, error) {
 		return out[i].Version < out[j].Version
 	})
 	return out, nil
+}
+
+// modified is the mtime of a copy's data file (of its meta without one),
+// UTC; zero when neither is there.
+func (s *Store) modified(file string, version uint64) time.Time {
+	for _, ext := range []string{".data", ".meta"} {
+		if fi, err := os.Stat(s.path(file, version, ext)); err == nil {
+			return fi.ModTime().UTC()
+		}
+	}
+	return time.Time{}
 }
 
 // syncDir fsyncs a directory, so renames and removals in it are durable.

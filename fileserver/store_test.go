@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -302,5 +303,33 @@ func TestStoreDeleteAndTmpCleanup(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(ents) != 0 {
 		t.Fatalf("tmp has %d entries after start", len(ents))
+	}
+}
+
+// The inventory carries each copy's mtime, so the leader can tell an
+// orphan from a write in flight; a put's answer does not.
+func TestStoreInventoryModified(t *testing.T) {
+	s, dir := openStore(t)
+	info, err := s.Put(fileA, 1, 0, strings.NewReader("abc"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.Modified.IsZero() {
+		t.Fatalf("put answered modified %v", info.Modified)
+	}
+	then := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(dir, "copies", fileA, "1.data"), then, then); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := s.Inventory()
+	if err != nil || len(inv) != 1 || !inv[0].Modified.Equal(then) || inv[0].Modified.Location() != time.UTC {
+		t.Fatalf("inventory %+v, %v; want modified %v", inv, err, then)
+	}
+	b, err := json.Marshal(inv[0])
+	if err != nil || !strings.Contains(string(b), `"modified":"2024-05-06T07:08:09Z"`) {
+		t.Fatalf("json %s, %v", b, err)
+	}
+	if b, _ := json.Marshal(info); strings.Contains(string(b), "modified") {
+		t.Fatalf("put's answer %s carries modified", b)
 	}
 }

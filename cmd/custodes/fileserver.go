@@ -33,12 +33,17 @@ func fileserverFlags(fs *flag.FlagSet, cfg *fileserver.Config, logLevel *string)
 	fs.Func("agents", "comma-separated HTTP addresses of agents to register with (default: the agents seen in gossip)", listFlag(&cfg.Agents))
 	fs.DurationVar(&cfg.RegisterInterval, "register-interval", cfg.RegisterInterval, "first wait between registration attempts (doubles up to 16 times)")
 	fs.Int64Var(&cfg.MaxCopySize, "max-copy-size", cfg.MaxCopySize, "largest copy accepted, in bytes")
+	fs.DurationVar(&cfg.ScrubInterval, "scrub-interval", cfg.ScrubInterval, "re-read every copy (CRC-32C and SHA-256 checked; a bad one is marked corrupt, never served) this often; 0 disables")
+	fs.Int64Var(&cfg.ScrubRate, "scrub-rate", cfg.ScrubRate, "a scrub reads at most this many bytes a second (negative: no bound)")
 	fs.DurationVar(&cfg.ProbeInterval, "gossip-probe-interval", cfg.ProbeInterval, "gossip failure-detection probe interval")
 	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	tlsFlags(fs, &cfg.TLS)
 }
 
 func runFileserver(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "leave" {
+		return runFileserverLeave(args[1:], stdout, stderr)
+	}
 	return runFileserverUntil(args, stderr, signalled())
 }
 

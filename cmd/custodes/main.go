@@ -19,6 +19,9 @@ Usage:
   custodes fileserver --id ID --data-dir DIR --http HOST:PORT --gossip HOST:PORT --join GOSSIP,...
                    [--agents HTTP,...] [--encrypt KEY,KEY... | --encrypt-file PATH]
                    [--tls-cert FILE --tls-key FILE --tls-ca FILE]   a file server of the directory
+                   [--scrub-interval 24h] [--scrub-rate BYTES/S]
+  custodes fileserver leave --id ID [--http AGENT] [--timeout 10m] [--encrypt KEY | --encrypt-file PATH]
+                   [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]   drain a file server (its copies made elsewhere)
   custodes dev     [--data-dir DIR] [--nodes 3] [--port-base 8500]
   custodes leave   [--http HOST:PORT] [--encrypt KEY | --encrypt-file PATH] [--tls-ca FILE]   decommission a running agent
   custodes tls ca  [--dir DIR]          write a new CA (ca.pem, ca-key.pem)
