@@ -209,10 +209,13 @@ func (t *Table) Reorder(index uint64, id string, rank func(server string) int) b
 }
 
 // Holding returns the ids of the files with a replica on server, in no
-// particular order (callers treat each file on its own). It walks every file (no per-server index is kept: it would cost
-// a map entry per copy, and servers change state rarely; a walk over a
-// million files takes tens of milliseconds, see fsm's
-// BenchmarkSetServerState).
+// particular order (callers treat each file on its own). It walks every
+// file: no per-server index is kept. Measured on a 2-core VM with a
+// million files on five servers (fsm's BenchmarkSetServerState): the
+// walk takes 0.4-0.5 s, the whole state change 1-1.7 s, dominated by
+// reordering and requeueing the 600,000 files held; a per-server index
+// cost 140 B per file (+30 % heap) and saved only the walk. A server's
+// state changes rarely; every create would pay for the index.
 func (t *Table) Holding(server string) []string {
 	var out []string
 	for id, f := range t.byID {
