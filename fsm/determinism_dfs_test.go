@@ -59,9 +59,9 @@ func randomDFSLog(tb testing.TB, seed uint64, n int) []*raft.Log {
 		switch r := rng.IntN(20); {
 		case r == 0:
 			add(DFSRegisterServerRequestType, &fileservers.RegisterRequest{ID: pick(rng, servers[:4]), Address: fmt.Sprint("h:", 1+rng.IntN(3))})
-		case r == 1:
+		case r < 3:
 			add(DFSSetServerStateRequestType, &fileservers.SetStateRequest{ID: pick(rng, servers), State: pick(rng, fileservers.KnownStates)})
-		case r < 6:
+		case r < 7:
 			add(DFSCreateFileRequestType, &files.CreateRequest{ID: id, Owner: pick(rng, users[:2]), Name: fmt.Sprint("d/f", rng.IntN(12)),
 				Size: int64(rng.IntN(1000)), SHA256: h64("c"), Replicas: replicas(), Want: 1 + rng.IntN(3), Time: now})
 		case r < 9:
@@ -186,6 +186,28 @@ func TestDFSDeterminism(t *testing.T) {
 	})
 	if got := counts(one); !reflect.DeepEqual(got, want) {
 		t.Errorf("server counts %v, files imply %v", got, want)
+	}
+	// The replication queue: the same on every replica, equal to the one
+	// the tables imply, and it moved (files came and left).
+	queue := one.ReplicationQueue()
+	if !reflect.DeepEqual(batched.ReplicationQueue(), queue) || !reflect.DeepEqual(restored.ReplicationQueue(), queue) {
+		t.Error("replication queues differ")
+	}
+	for name, r := range map[string]*FSM{"one": one, "batched": batched, "restored": restored} {
+		if want := buildQueue(r.servers, r.files); !reflect.DeepEqual(r.queue, want) {
+			t.Errorf("%s: kept queue %v, tables imply %v", name, r.queue, want)
+		}
+	}
+	replicated := 0
+	evs, _, _ := one.Events(0)
+	for _, ev := range evs {
+		if ev.Field == FileReplicated {
+			replicated++
+		}
+	}
+	t.Logf("queue %d of %d files, %d replicated events retained", len(queue), one.files.Len(), replicated)
+	if replicated == 0 {
+		t.Error("no set-replicas brought a file back to its copies")
 	}
 	if one.files.Len() < 3 {
 		t.Errorf("final state too small to mean much: %d files", one.files.Len())

@@ -74,7 +74,7 @@ func TestDFSReads(t *testing.T) {
 	}
 	// Every file wants 2 copies: one (s1, s2) and two (s2, s3) have them;
 	// three's only copy is on the dead s4 (lost), four has one (s1).
-	want := DFSSummary{Servers: 4, Files: 4, Bytes: 100, UnderReplicated: 2, Lost: 1}
+	want := DFSSummary{Servers: 4, Files: 4, Bytes: 100, UnderReplicated: 2, Lost: 1, Queue: 2}
 	if got := f.DFSSummary(); got != want {
 		t.Fatalf("summary %+v, want %+v", got, want)
 	}

@@ -42,7 +42,11 @@ type FSM struct {
 	files   *files.Table
 	locks   *locks.Table
 	shares  *shares.Table
-	limits  catalog.Limits
+	// queue is the replication queue: ids of the files with fewer live
+	// copies than they want (dfs_queue.go). Derived from the tables: kept
+	// by the glue, rebuilt on Restore, never persisted.
+	queue  map[string]struct{}
+	limits catalog.Limits
 	// applied is the index of the last command applied (or restored). Raft
 	// does not hand no-op and barrier entries to the FSM, so reads that must
 	// include a given write wait on this index, never on Raft's own.
@@ -70,6 +74,7 @@ func New(cfg Config) *FSM {
 		files:     files.New(),
 		locks:     locks.New(),
 		shares:    shares.New(),
+		queue:     map[string]struct{}{},
 		limits:    catalog.Limits{MinCheckInterval: cfg.MinCheckInterval, MinDeregisterAfter: cfg.MinDeregisterAfter},
 		appliedCh: make(chan struct{}),
 		watches:   map[string]chan struct{}{},

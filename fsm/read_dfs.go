@@ -34,11 +34,15 @@ type DFSSummary struct {
 	Files   int `json:"files"`
 	// Bytes is the sum of the files' sizes (one copy each).
 	Bytes int64 `json:"bytes"`
-	// UnderReplicated counts files with fewer copies on servers neither
-	// dead nor gone than they want (the lost ones included).
+	// UnderReplicated counts files with fewer live copies (on alive
+	// servers) than they want, the lost ones included: the replication
+	// queue's length, under its older name.
 	UnderReplicated int `json:"under_replicated"`
-	// Lost counts files with no copy on a server neither dead nor gone.
+	// Lost counts files with no readable copy (none on an alive or
+	// draining server). They are in the queue, but no copy can be made.
 	Lost int `json:"lost"`
+	// Queue is the replication queue's length (docs/REPLICATION.md).
+	Queue int `json:"replication_queue"`
 }
 
 // Server returns the file server with id.
@@ -139,27 +143,19 @@ func (f *FSM) Lock(fileID string) (locks.Lock, bool) {
 	return *l, true
 }
 
-// DFSSummary returns the directory's totals. It walks every file, under
-// the read lock: an admin's read, not one for every request.
+// DFSSummary returns the directory's totals. It reads the counts the
+// glue keeps and walks only the replication queue.
 func (f *FSM) DFSSummary() DFSSummary {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	s := DFSSummary{Servers: f.servers.Len(), Files: f.files.Len()}
-	f.files.Each(func(file *files.File) bool {
-		s.Bytes += file.Size
-		live := 0
-		for _, id := range file.Replicas {
-			if srv, ok := f.servers.Get(id); ok && srv.Live() {
-				live++
+	s := DFSSummary{Servers: f.servers.Len(), Files: f.files.Len(), Bytes: f.files.Bytes(),
+		UnderReplicated: len(f.queue), Queue: len(f.queue)}
+	for id := range f.queue {
+		if file, ok := f.files.Get(id); ok {
+			if _, readable := copiesOf(f.servers, file); readable == 0 {
+				s.Lost++
 			}
 		}
-		if live < file.Want {
-			s.UnderReplicated++
-		}
-		if live == 0 {
-			s.Lost++
-		}
-		return true
-	})
+	}
 	return s
 }

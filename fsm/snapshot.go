@@ -159,12 +159,14 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
+	queue := buildQueue(next.servers, next.files)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.catalog = next.catalog
 	f.acl = next.acl
 	f.servers, f.files, f.locks, f.shares = next.servers, next.files, next.locks, next.shares
+	f.queue = queue
 	f.applied = applied
 	f.events.reset(applied)
 	for key, ch := range f.watches {

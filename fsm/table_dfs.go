@@ -129,11 +129,21 @@ func (f *FSM) moveCopies(old []string, oldSize int64, next []string, newSize int
 	}
 }
 
+// stateOf returns server id's state, "" for an unknown server.
+func (f *FSM) stateOf(id string) string {
+	if s, ok := f.servers.Get(id); ok {
+		return s.State
+	}
+	return ""
+}
+
 func registerServer(f *FSM, index uint64, r *fileservers.RegisterRequest) (*fileservers.Result, []Event, error) {
+	from := f.stateOf(r.ID)
 	res, err := f.servers.Register(index, r)
 	if err != nil {
 		return nil, nil, err
 	}
+	f.serverChanged(index, r.ID, from, res.Server.State)
 	return res, serverEvent(index, res.Server), nil
 }
 
@@ -142,10 +152,12 @@ func checkSetServerState(f *FSM, r *fileservers.SetStateRequest) error {
 }
 
 func setServerState(f *FSM, index uint64, r *fileservers.SetStateRequest) (*fileservers.Result, []Event, error) {
+	from := f.stateOf(r.ID)
 	res, err := f.servers.SetState(index, r)
 	if err != nil {
 		return nil, nil, err
 	}
+	f.serverChanged(index, r.ID, from, res.Server.State)
 	return res, serverEvent(index, res.Server), nil
 }
 
@@ -165,6 +177,7 @@ func createFile(f *FSM, index uint64, r *files.CreateRequest) (*files.Result, []
 		return nil, nil, err
 	}
 	f.moveCopies(nil, 0, r.Replicas, r.Size)
+	f.requeue(r.ID)
 	stored, _ := f.files.Get(r.ID)
 	return res, fileEvent(index, FileCreated, stored), nil
 }
@@ -192,6 +205,7 @@ func updateFile(f *FSM, index uint64, r *files.UpdateRequest) (*files.Result, []
 		return nil, nil, err
 	}
 	f.moveCopies(res.Old.Replicas, res.Old.Size, r.Replicas, r.Size)
+	f.requeue(r.ID)
 	stored, _ := f.files.Get(r.ID)
 	return res, fileEvent(index, FileUpdated, stored), nil
 }
@@ -205,6 +219,7 @@ func deleteFile(f *FSM, index uint64, r *files.DeleteRequest) (*files.Result, []
 		return nil, nil, err
 	}
 	f.moveCopies(res.File.Replicas, res.File.Size, nil, 0)
+	f.requeue(r.ID)
 	f.locks.Drop(r.ID)
 	f.shares.DropFile(r.ID)
 	return res, fileEvent(index, FileDeleted, stored), nil
@@ -226,8 +241,13 @@ func setReplicas(f *FSM, index uint64, r *files.SetReplicasRequest) (*files.Resu
 		return nil, nil, err
 	}
 	f.moveCopies(res.Old.Replicas, res.Old.Size, r.Replicas, res.File.Size)
+	was, now := f.requeue(r.ID)
 	stored, _ := f.files.Get(r.ID)
-	return res, fileEvent(index, FileReplicas, stored), nil
+	evs := fileEvent(index, FileReplicas, stored)
+	if was && !now {
+		evs = append(evs, fileEvent(index, FileReplicated, stored)...)
+	}
+	return res, evs, nil
 }
 
 func checkLock(f *FSM, r *locks.LockRequest) error {

@@ -1,6 +1,7 @@
 package files
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
@@ -15,6 +16,8 @@ type Table struct {
 	byID    map[string]*File
 	byOwner map[string]map[string]*File
 	intern  map[string]string
+	// bytes is the sum of the files' sizes (one copy each).
+	bytes int64
 }
 
 // New returns an empty table.
@@ -25,7 +28,7 @@ func New() *Table {
 // Clone copies the indexes (not the immutable files): the copy a snapshot
 // takes. The intern cache is not state and starts empty.
 func (t *Table) Clone() *Table {
-	c := &Table{byID: maps.Clone(t.byID), byOwner: make(map[string]map[string]*File, len(t.byOwner)), intern: map[string]string{}}
+	c := &Table{byID: maps.Clone(t.byID), byOwner: make(map[string]map[string]*File, len(t.byOwner)), intern: map[string]string{}, bytes: t.bytes}
 	for owner, names := range t.byOwner {
 		c.byOwner[owner] = maps.Clone(names)
 	}
@@ -49,7 +52,13 @@ func (t *Table) replicas(ids []string) []string {
 	return out
 }
 
+// put stores f, replacing the file with its id (which, when there is
+// one, has the same owner and name).
 func (t *Table) put(f *File) {
+	if old, ok := t.byID[f.ID]; ok {
+		t.bytes -= old.Size
+	}
+	t.bytes += f.Size
 	t.byID[f.ID] = f
 	names, ok := t.byOwner[f.Owner]
 	if !ok {
@@ -60,6 +69,7 @@ func (t *Table) put(f *File) {
 }
 
 func (t *Table) remove(f *File) {
+	t.bytes -= f.Size
 	delete(t.byID, f.ID)
 	names := t.byOwner[f.Owner]
 	delete(names, f.Name)
@@ -175,6 +185,49 @@ func (t *Table) SetReplicas(index uint64, r *SetReplicasRequest) (*Result, error
 	was := old.Clone()
 	return &Result{File: next.Clone(), Old: &was, Index: index}, nil
 }
+
+// Reorder stably sorts file id's replicas by rank (lowest first) and,
+// when that changes their order, stores the file anew at index (its
+// version, content and modification time stay: only which copy is the
+// primary changed). It reports whether the file changed; an unknown id
+// changes nothing. rank must be a pure function of the server id.
+func (t *Table) Reorder(index uint64, id string, rank func(server string) int) bool {
+	f, ok := t.byID[id]
+	if !ok {
+		return false
+	}
+	byRank := func(a, b string) int { return cmp.Compare(rank(a), rank(b)) }
+	if slices.IsSortedFunc(f.Replicas, byRank) {
+		return false
+	}
+	next := *f
+	next.Replicas = slices.Clone(f.Replicas) // the ids stay interned
+	slices.SortStableFunc(next.Replicas, byRank)
+	next.ModifyIndex = index
+	t.put(&next)
+	return true
+}
+
+// Holding returns the ids of the files with a replica on server, in no
+// particular order (callers treat each file on its own). It walks every
+// file: no per-server index is kept. Measured on a 2-core VM with a
+// million files on five servers (fsm's BenchmarkSetServerState): the
+// walk takes 0.4-0.5 s, the whole state change 1-1.7 s, dominated by
+// reordering and requeueing the 600,000 files held; a per-server index
+// cost 140 B per file (+30 % heap) and saved only the walk. A server's
+// state changes rarely; every create would pay for the index.
+func (t *Table) Holding(server string) []string {
+	var out []string
+	for id, f := range t.byID {
+		if slices.Contains(f.Replicas, server) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Bytes returns the sum of the files' sizes (one copy each).
+func (t *Table) Bytes() int64 { return t.bytes }
 
 // Get returns the file with id (shared: clone it).
 func (t *Table) Get(id string) (*File, bool) {

@@ -3,6 +3,7 @@ package files
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +162,53 @@ func TestFromSectionRefusesBrokenSections(t *testing.T) {
 		if _, err := FromSection(s); err == nil {
 			t.Errorf("%s: restored", name)
 		}
+	}
+}
+
+func TestHoldingReorderAndBytes(t *testing.T) {
+	tb := New()
+	holding := func(tb *Table, server string) []string {
+		out := tb.Holding(server)
+		slices.Sort(out)
+		return out
+	}
+	_, _ = tb.Create(1, create(1, "bob", "a"))                                                           // s1 s2, 10 bytes
+	_, _ = tb.Create(2, create(2, "bob", "b"))                                                           // s1 s2, 20 bytes
+	_, _ = tb.SetReplicas(3, &SetReplicasRequest{ID: id(2), Version: 1, Replicas: []string{"s2", "s3"}}) // s2 s3
+	snap := tb.Clone()
+	_, _ = tb.Delete(4, &DeleteRequest{ID: id(1), By: "bob"})
+	if got := holding(tb, "s1"); len(got) != 0 {
+		t.Fatalf("s1 holds %v", got)
+	}
+	if got := holding(tb, "s2"); !slices.Equal(got, []string{id(2)}) {
+		t.Fatalf("s2 holds %v", got)
+	}
+	if got := holding(snap, "s2"); !slices.Equal(got, []string{id(1), id(2)}) || snap.Bytes() != 30 || tb.Bytes() != 20 {
+		t.Fatalf("clone: s2 holds %v, bytes %d / %d", got, snap.Bytes(), tb.Bytes())
+	}
+	// Reorder: s3 first; a second time changes nothing; the index stands.
+	rank := func(s string) int {
+		if s == "s3" {
+			return 0
+		}
+		return 1
+	}
+	if !tb.Reorder(5, id(2), rank) || tb.Reorder(6, id(2), rank) || tb.Reorder(6, id(9), rank) {
+		t.Fatal("reorder changed the wrong files")
+	}
+	if f, _ := tb.Get(id(2)); !slices.Equal(f.Replicas, []string{"s3", "s2"}) || f.ModifyIndex != 5 || f.Version != 1 {
+		t.Fatalf("reordered %+v", f)
+	}
+	if got := holding(tb, "s3"); !slices.Equal(got, []string{id(2)}) {
+		t.Fatalf("s3 holds %v", got)
+	}
+	if f, _ := snap.Get(id(2)); !slices.Equal(f.Replicas, []string{"s2", "s3"}) {
+		t.Fatal("a reorder changed the clone's file")
+	}
+	// A restored table has the same index.
+	data, _ := tb.EncodeSection()
+	back, err := DecodeSection(data)
+	if err != nil || !slices.Equal(holding(back, "s3"), []string{id(2)}) || back.Bytes() != 20 {
+		t.Fatalf("restored: %v", err)
 	}
 }

@@ -148,3 +148,31 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestDraining(t *testing.T) {
+	tb := New()
+	_, _ = tb.Register(1, &RegisterRequest{ID: "a", Address: "h:1"})
+	if err := (&SetStateRequest{ID: "a", State: StateDraining}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tb.SetState(2, &SetStateRequest{ID: "a", State: StateDraining})
+	if err != nil || res.Server.State != StateDraining {
+		t.Fatalf("%+v %v", res, err)
+	}
+	for _, tc := range []struct {
+		state       string
+		live, alive bool
+	}{{StateAlive, true, true}, {StateDraining, true, false}, {StateDead, false, false}, {StateLeft, false, false}} {
+		s := Server{State: tc.state}
+		if s.Live() != tc.live || s.Alive() != tc.alive || Readable(tc.state) != tc.live {
+			t.Errorf("%s: live %v alive %v", tc.state, s.Live(), s.Alive())
+		}
+	}
+	// A draining server survives a snapshot.
+	data, _ := tb.EncodeSection()
+	if back, err := DecodeSection(data); err != nil {
+		t.Fatal(err)
+	} else if s, _ := back.Get("a"); s.State != StateDraining {
+		t.Fatalf("restored %+v", s)
+	}
+}

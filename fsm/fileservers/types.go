@@ -7,6 +7,10 @@ import "errors"
 const (
 	// StateAlive: the server registered and is in service.
 	StateAlive = "alive"
+	// StateDraining: the server is being emptied (issue 10): its copies
+	// are still readable and serve as sources, but they do not count
+	// toward a file's Want and it is never a target for new copies.
+	StateDraining = "draining"
 	// StateDead: the server stopped answering (issue 10 marks it).
 	StateDead = "dead"
 	// StateLeft: the server left the cluster on purpose.
@@ -14,7 +18,7 @@ const (
 )
 
 // KnownStates lists every state.
-var KnownStates = []string{StateAlive, StateDead, StateLeft}
+var KnownStates = []string{StateAlive, StateDraining, StateDead, StateLeft}
 
 // ErrServerNotFound: no file server has that id. A business outcome: the
 // entry still applied on every replica; fsm lists it with its wire name.
@@ -36,9 +40,18 @@ type Server struct {
 	ModifyIndex uint64 `json:"modify_index"`
 }
 
-// Live reports whether the server may hold readable copies: it is neither
-// dead nor gone.
-func (s *Server) Live() bool { return s.State != StateDead && s.State != StateLeft }
+// Live reports whether the server's copies are readable: it is alive or
+// draining (neither dead nor gone). A readable copy keeps a file from
+// being lost and may be the source of a new copy.
+func (s *Server) Live() bool { return Readable(s.State) }
+
+// Alive reports whether the server is in full service: only its copies
+// count toward a file's Want, and only it may receive new copies.
+func (s *Server) Alive() bool { return s.State == StateAlive }
+
+// Readable reports whether copies on a server in state are readable:
+// alive or draining.
+func Readable(state string) bool { return state == StateAlive || state == StateDraining }
 
 // Result is a command's successful outcome: the server as it now is.
 type Result struct {
