@@ -11,6 +11,7 @@ import (
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/directory"
 	"github.com/custodes/custodes/health"
+	"github.com/custodes/custodes/replication"
 	"github.com/custodes/custodes/tlsutil"
 )
 
@@ -24,6 +25,9 @@ type Config struct {
 	// Directory tunes the file system's directory (--replicas,
 	// --max-file-size).
 	Directory directory.Config
+	// Replication tunes the leader's sweep (--replication-interval,
+	// --replication-concurrency, --orphan-grace).
+	Replication replication.Config
 	// TLS names the certificate files; Validate loads them into
 	// Cluster.TLS (tls.go).
 	TLS tlsutil.Config
@@ -34,7 +38,7 @@ type Config struct {
 
 // DefaultConfig returns a LAN agent's defaults.
 func DefaultConfig() Config {
-	return Config{HTTPAddr: "127.0.0.1:8500", HTTP: DefaultHTTPConfig(), Cluster: cluster.DefaultConfig(), API: api.DefaultConfig(), Health: health.DefaultConfig(), Directory: directory.DefaultConfig()}
+	return Config{HTTPAddr: "127.0.0.1:8500", HTTP: DefaultHTTPConfig(), Cluster: cluster.DefaultConfig(), API: api.DefaultConfig(), Health: health.DefaultConfig(), Directory: directory.DefaultConfig(), Replication: replication.DefaultConfig()}
 }
 
 // Validate checks the whole configuration. Until the listener resolves a
@@ -59,6 +63,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Directory.Validate(); err != nil {
+		return err
+	}
+	if err := c.Replication.Validate(); err != nil {
 		return err
 	}
 	if err := c.API.ACL.Validate(); err != nil {
@@ -120,14 +127,18 @@ func Start(cfg Config) (*Agent, error) {
 	bootstrapInitialToken(node, cfg.API.ACL, cfg.Cluster.Logger)
 	checker := health.New(node, cfg.Health)
 	checker.Start()
-	dir, err := newDirectory(node, cfg)
+	dir, client, err := newDirectory(node, cfg)
+	var sweep *replication.Sweeper
+	if err == nil {
+		sweep, err = newSweeper(node, client, cfg)
+	}
 	if err != nil {
 		checker.Stop()
 		node.Shutdown()
 		_ = ln.Close()
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, ln: ln, node: node, health: checker, dir: dir, api: api.New(node, checker, dir, cfg.API), done: make(chan struct{})}
+	a := &Agent{cfg: cfg, ln: ln, node: node, health: checker, dir: dir, api: api.New(node, checker, dir, sweep, cfg.API), done: make(chan struct{})}
 	a.srv = newHTTPServer(a.api.Handler(), cfg.HTTP)
 	a.srv.ErrorLog = serverErrorLog(cfg)
 	go func() {

@@ -84,6 +84,7 @@ var routePermissions = map[string]Permission{
 	"DELETE /file":                 PermToken,
 	"GET /access":                  PermToken,
 	"GET /admin/dfs":               PermAnyToken,
+	"POST /admin/dfs/drain":        PermAdmin,
 	"POST /dfs/register":           PermManagement,
 	"GET /debug/pprof/*":           PermDebug,
 	"GET /debug/pprof/cmdline":     PermDebug,

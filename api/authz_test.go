@@ -168,7 +168,7 @@ func (fakeCluster) InternalHandler() http.Handler { return http.NotFoundHandler(
 // Every route the router serves has its entry in the one table (a
 // forgotten one would need management, which is safe but surprising).
 func TestEveryRouteHasAPermission(t *testing.T) {
-	s := New(fakeCluster{}, nil, nil, Config{EnableDebug: true})
+	s := New(fakeCluster{}, nil, nil, nil, Config{EnableDebug: true})
 	for _, r := range s.e.Routes() {
 		key := r.Method + " " + r.Path
 		if strings.HasPrefix(r.Path, internalPrefix) {

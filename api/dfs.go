@@ -12,6 +12,7 @@ import (
 
 	"github.com/custodes/custodes/directory"
 	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/replication"
 	"github.com/labstack/echo/v4"
 )
 
@@ -37,6 +38,7 @@ func (s *Server) dfsRoutes(e *echo.Echo) {
 	e.DELETE("/file", s.dfsDelete)
 	e.GET("/access", s.dfsAccess)
 	e.GET("/admin/dfs", s.adminDFS)
+	e.POST("/admin/dfs/drain", s.adminDrain)
 	e.POST("/dfs/register", s.dfsRegister)
 }
 
@@ -370,12 +372,60 @@ func (s *Server) dfsAccess(c echo.Context) error {
 	return c.JSON(http.StatusOK, a)
 }
 
+// dfsOverview is /admin/dfs: the index's view, and the leader's sweep.
+type dfsOverview struct {
+	directory.Overview
+	InFlight  int                    `json:"in_flight"`
+	LastSweep *replication.LastSweep `json:"last_sweep"`
+	// SweepError says why the leader's sweep could not be asked.
+	SweepError string `json:"sweep_error,omitempty"`
+}
+
 // adminDFS handles GET /admin/dfs.
 func (s *Server) adminDFS(c echo.Context) error {
 	if s.dir == nil {
 		return fmt.Errorf("%w: this agent serves no file system", ErrNotFound)
 	}
-	return c.JSON(http.StatusOK, s.dir.Overview())
+	o := dfsOverview{Overview: s.dir.Overview()}
+	if s.sweep != nil {
+		st, err := s.sweep.Status(c.Request().Context())
+		if err != nil {
+			o.SweepError = err.Error()
+		}
+		o.InFlight, o.LastSweep = st.InFlight, st.LastSweep
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+type drainBody struct {
+	Server string `json:"server"`
+}
+
+// adminDrain handles POST /admin/dfs/drain {"server"}: an admin route
+// (the cluster key's signature or a management token).
+func (s *Server) adminDrain(c echo.Context) error {
+	if s.dir == nil {
+		return fmt.Errorf("%w: this agent serves no file system", ErrNotFound)
+	}
+	body, err := requestBody(c)
+	if err != nil {
+		return err
+	}
+	var b drainBody
+	if err := decodeJSON(body, &b); err != nil {
+		return err
+	}
+	if b.Server == "" {
+		return invalidf("server: the id of the file server to drain")
+	}
+	srv, err := s.dir.Drain(c.Request().Context(), b.Server)
+	if err != nil {
+		return err
+	}
+	if s.sweep != nil {
+		s.sweep.Kick()
+	}
+	return c.JSON(http.StatusOK, srv)
 }
 
 type registerServerBody struct {

@@ -57,7 +57,7 @@ func statusOf(err error) int {
 	case errors.Is(err, fsm.ErrFileNotFound), errors.Is(err, fsm.ErrServerNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, fsm.ErrFileExists), errors.Is(err, fsm.ErrStaleVersion),
-		errors.Is(err, directory.ErrLocked), errors.Is(err, directory.ErrNotHolder):
+		errors.Is(err, directory.ErrLocked), errors.Is(err, directory.ErrNotHolder), errors.Is(err, directory.ErrNotDrainable):
 		return http.StatusConflict
 	case errors.Is(err, fsm.ErrNotOwner):
 		return http.StatusForbidden

@@ -12,6 +12,7 @@ import (
 	"github.com/custodes/custodes/directory"
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/catalog"
+	"github.com/custodes/custodes/replication"
 	"github.com/labstack/echo/v4"
 )
 
@@ -73,7 +74,9 @@ type Server struct {
 	cluster Cluster
 	health  Health
 	// dir is the file system's directory; nil on an agent without one.
-	dir   *directory.Directory
+	dir *directory.Directory
+	// sweep is the replication sweep (it acts only while this agent leads).
+	sweep Replication
 	done  chan struct{} // closed by Close: ends event streams
 	cfg   Config
 	log   *slog.Logger
@@ -86,9 +89,18 @@ type Server struct {
 	writes   *writeLimiter
 }
 
-// New builds the router for one agent. d may be nil: the file system's
-// routes then answer 404.
-func New(c Cluster, h Health, d *directory.Directory, cfg Config) *Server {
+// Replication is what the handlers need of the replication sweep
+// (*replication.Sweeper implements it).
+type Replication interface {
+	// Status asks the leader what its sweep is doing.
+	Status(ctx context.Context) (replication.Status, error)
+	// Kick asks this agent's sweep, if it leads, to run soon.
+	Kick()
+}
+
+// New builds the router for one agent. d and r may be nil: the file
+// system's routes then answer 404.
+func New(c Cluster, h Health, d *directory.Directory, r Replication, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,6 +108,7 @@ func New(c Cluster, h Health, d *directory.Directory, cfg Config) *Server {
 		cluster: c,
 		health:  h,
 		dir:     d,
+		sweep:   r,
 		done:    make(chan struct{}),
 		cfg:     cfg,
 		log:     cfg.Logger,

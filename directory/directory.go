@@ -98,6 +98,8 @@ var (
 	ErrNotHolder = errors.New("that token does not hold the lock")
 	// ErrStoreFailed: no replica stored the bytes (503; nothing committed).
 	ErrStoreFailed = errors.New("the file servers did not store the file")
+	// ErrNotDrainable: a dead server cannot be drained (409).
+	ErrNotDrainable = errors.New("the file server cannot be drained")
 	// ErrFenced is what Copies.Put returns when the server has seen a
 	// higher lock fence for the file: a later holder of the lock wrote.
 	ErrFenced = errors.New("a later lock holder's fence was seen")

@@ -135,8 +135,11 @@ type Overview struct {
 	Files           int64        `json:"files"`
 	Bytes           int64        `json:"bytes"`
 	UnderReplicated int64        `json:"under_replicated"`
-	Lost            int64        `json:"lost"`
-	Replicas        int          `json:"replicas"`
+	// Queue is the replication queue's length: files with fewer copies
+	// on alive servers than they want (docs/REPLICATION.md).
+	Queue    int64 `json:"replication_queue"`
+	Lost     int64 `json:"lost"`
+	Replicas int   `json:"replicas"`
 }
 
 // Overview answers /admin/dfs from this agent's replica.
@@ -149,7 +152,7 @@ func (d *Directory) Overview() Overview {
 		}
 	}
 	sum := f.DFSSummary()
-	o := Overview{Servers: []ServerView{}, Files: int64(sum.Files), Bytes: sum.Bytes, UnderReplicated: int64(sum.UnderReplicated), Lost: int64(sum.Lost), Replicas: d.cfg.Replicas}
+	o := Overview{Servers: []ServerView{}, Files: int64(sum.Files), Bytes: sum.Bytes, UnderReplicated: int64(sum.UnderReplicated), Queue: int64(sum.Queue), Lost: int64(sum.Lost), Replicas: d.cfg.Replicas}
 	for _, s := range f.Servers() {
 		g := states[s.ID]
 		if g == "" {
@@ -167,4 +170,28 @@ func newToken() (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Drain starts decommissioning a file server: it is marked draining, the
+// sweep makes its copies elsewhere first, then marks it left. Draining
+// one already draining or left is a no-op; a dead one cannot be drained
+// (its copies are being replaced already).
+func (d *Directory) Drain(ctx context.Context, id string) (fileservers.Server, error) {
+	if _, err := d.cluster.ConsistentRead(ctx); err != nil {
+		return fileservers.Server{}, err
+	}
+	s, ok := d.cluster.FSM().Server(id)
+	switch {
+	case !ok:
+		return s, fmt.Errorf("%w: no file server %q", fsm.ErrServerNotFound, id)
+	case s.State == fileservers.StateDraining, s.State == fileservers.StateLeft:
+		return s, nil
+	case s.State == fileservers.StateDead:
+		return s, fmt.Errorf("%w: file server %q is dead; its copies are being made elsewhere already", ErrNotDrainable, id)
+	}
+	a, err := d.cluster.Propose(ctx, fsm.DFSSetServerStateRequestType, &fileservers.SetStateRequest{ID: id, State: fileservers.StateDraining})
+	if err != nil {
+		return s, err
+	}
+	return a.Resp.(*fileservers.Result).Server, nil
 }

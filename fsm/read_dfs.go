@@ -159,3 +159,18 @@ func (f *FSM) DFSSummary() DFSSummary {
 	}
 	return s
 }
+
+// FilesOn returns the files that list server among their replicas (a
+// scan of every file: for a server's reconciliation, not per request).
+func (f *FSM) FilesOn(server string) []files.File {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	ids := f.files.Holding(server)
+	out := make([]files.File, 0, len(ids))
+	for _, id := range ids {
+		if fl, ok := f.files.Get(id); ok {
+			out = append(out, fl.Clone())
+		}
+	}
+	return out
+}

@@ -1,0 +1,501 @@
+package replication
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/custodes/custodes/cluster"
+	"github.com/custodes/custodes/cluster/gossip"
+	"github.com/custodes/custodes/fsm"
+	"github.com/custodes/custodes/fsm/files"
+	"github.com/custodes/custodes/fsm/fileservers"
+)
+
+// Cluster is what the sweep needs of the agent's cluster layer
+// (*cluster.Node implements it).
+type Cluster interface {
+	FSM() *fsm.FSM
+	Propose(ctx context.Context, t fsm.MessageType, req any) (cluster.Applied, error)
+	Members() []cluster.Member
+	OnLeadership(task func(ctx context.Context))
+	HandleLeaderOp(name string, op cluster.LeaderOp)
+	CallLeader(ctx context.Context, op string, arg []byte) ([]byte, string, error)
+}
+
+// CopyInfo is what a target server stored.
+type CopyInfo struct {
+	Size   int64
+	SHA256 string
+}
+
+// FileServers is the part of the file servers' protocol the sweep uses
+// (the fileserver client implements it, through the agent's adapter).
+type FileServers interface {
+	// Alive probes a server directly.
+	Alive(ctx context.Context, addr string) error
+	// CopyTo asks the server at source to stream (file, version) to the
+	// server at target, which stores it durably.
+	CopyTo(ctx context.Context, source, file string, version uint64, target string) (CopyInfo, error)
+	// Inventory lists a server's copies.
+	Inventory(ctx context.Context, addr string) ([]InventoryCopy, error)
+	// Delete removes one copy.
+	Delete(ctx context.Context, addr, file string, version uint64) error
+}
+
+// Config tunes the sweep.
+type Config struct {
+	// Interval is the time between sweeps (--replication-interval).
+	Interval time.Duration
+	// Concurrency bounds the copies in flight per file server
+	// (--replication-concurrency).
+	Concurrency int
+	// ProbeTimeout bounds the direct probe of a server gossip reports dead.
+	ProbeTimeout time.Duration
+	// CopyTimeout bounds one copy.
+	CopyTimeout time.Duration
+	// OrphanGrace is how old a copy of a file the index never knew must
+	// be before a returning server's copy of it is removed (--orphan-grace).
+	OrphanGrace time.Duration
+	// Prompt is how soon after a server is confirmed dead, registers or
+	// starts draining a sweep runs.
+	Prompt time.Duration
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the seed's: a sweep every 30 s.
+func DefaultConfig() Config {
+	return Config{Interval: 30 * time.Second, Concurrency: 4, ProbeTimeout: 2 * time.Second, CopyTimeout: 5 * time.Minute, OrphanGrace: time.Hour, Prompt: 200 * time.Millisecond}
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	switch {
+	case c.Interval <= 0:
+		return errors.New("replication-interval must be positive")
+	case c.Concurrency < 1:
+		return errors.New("replication-concurrency must be at least 1")
+	case c.ProbeTimeout <= 0, c.CopyTimeout <= 0, c.Prompt <= 0:
+		return errors.New("replication timeouts must be positive")
+	case c.OrphanGrace < 0:
+		return errors.New("orphan-grace must not be negative")
+	}
+	return nil
+}
+
+// LastSweep is what the last sweep did.
+type LastSweep struct {
+	At     time.Time `json:"at"`
+	Copied int       `json:"copied"`
+	Failed int       `json:"failed"`
+	TookMS int64     `json:"took_ms"`
+}
+
+// Status is the sweep's state as the leader knows it.
+type Status struct {
+	InFlight  int        `json:"in_flight"`
+	LastSweep *LastSweep `json:"last_sweep,omitempty"`
+	Sweeps    uint64     `json:"sweeps"`
+}
+
+// Sweeper runs the replication sweep while its agent leads.
+type Sweeper struct {
+	c   Cluster
+	fs  FileServers
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	status   Status
+	inFlight map[string]int // per server id, while copies run
+	// seen is the set of servers found alive in the index at the last
+	// sweep: one that registers again is reconciled.
+	seen map[string]bool
+	// kick asks for a sweep soon.
+	kick chan struct{}
+}
+
+// opStatus is the leader operation that answers the sweep's status.
+const opStatus = "replication-status"
+
+// New builds the sweep and registers it to run while c leads.
+func New(c Cluster, fs FileServers, cfg Config) (*Sweeper, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Sweeper{c: c, fs: fs, cfg: cfg, log: cfg.Logger, inFlight: map[string]int{}, kick: make(chan struct{}, 1)}
+	c.OnLeadership(s.lead)
+	c.HandleLeaderOp(opStatus, func(ctx context.Context, arg []byte) ([]byte, error) { return jsonOf(s.localStatus()) })
+	return s, nil
+}
+
+// Kick asks for a sweep soon (a drain, say).
+func (s *Sweeper) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sweeper) localStatus() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.status
+	for _, n := range s.inFlight {
+		st.InFlight += n
+	}
+	st.InFlight /= 2 // each copy counts on its source and its target
+	return st
+}
+
+// Status asks the leader for the sweep's status.
+func (s *Sweeper) Status(ctx context.Context) (Status, error) {
+	out, _, err := s.c.CallLeader(ctx, opStatus, nil)
+	if err != nil {
+		return Status{}, err
+	}
+	var st Status
+	return st, unjson(out, &st)
+}
+
+// lead is the leader task: a sweep every Interval, and one soon after a
+// file server's state or registration changes, until leadership ends.
+func (s *Sweeper) lead(ctx context.Context) {
+	s.mu.Lock()
+	s.seen = nil // a new leader reconciles every server it finds alive
+	s.mu.Unlock()
+	tick := time.NewTicker(s.cfg.Interval)
+	defer tick.Stop()
+	watch := time.NewTicker(s.cfg.Prompt)
+	defer watch.Stop()
+	after := s.c.FSM().AppliedIndex()
+	s.sweep(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-s.kick:
+		case <-watch.C:
+			// Prompt: a server gossip reports dead, or a file-server
+			// event (registration, state change) since the last look.
+			evs, _, _ := s.c.FSM().Events(after)
+			prompt := false
+			for _, e := range evs {
+				after = max(after, e.Index)
+				if e.Type == fsm.EventFileServer {
+					prompt = true
+				}
+			}
+			if !prompt && !s.suspects() {
+				continue
+			}
+		}
+		s.sweep(ctx)
+	}
+}
+
+// suspects reports whether gossip says a server the index holds alive is
+// not.
+func (s *Sweeper) suspects() bool {
+	g := gossipStates(s.c.Members())
+	for _, srv := range s.c.FSM().Servers() {
+		if srv.State == fileservers.StateAlive && g[srv.ID] != gossip.StateAlive {
+			return true
+		}
+	}
+	return false
+}
+
+func gossipStates(ms []cluster.Member) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		if m.Role == gossip.RoleFile {
+			out[m.Name] = m.State
+		}
+	}
+	return out
+}
+
+// sweep does one round: confirm deaths, reconcile returning servers,
+// make the copies the plan asks for, finish drains.
+func (s *Sweeper) sweep(ctx context.Context) {
+	start := time.Now()
+	s.detect(ctx)
+	s.reconcileReturned(ctx)
+	copied, failed := s.copyAll(ctx)
+	s.finishDrains(ctx)
+	s.mu.Lock()
+	s.status.Sweeps++
+	s.status.LastSweep = &LastSweep{At: start.UTC(), Copied: copied, Failed: failed, TookMS: time.Since(start).Milliseconds()}
+	s.mu.Unlock()
+	if copied+failed > 0 {
+		s.log.Info("replication sweep", "copied", copied, "failed", failed, "took", time.Since(start))
+	}
+}
+
+// detect probes every server the index holds alive and gossip does not,
+// and commits it dead when the probe fails too.
+func (s *Sweeper) detect(ctx context.Context) {
+	g := gossipStates(s.c.Members())
+	for _, srv := range s.c.FSM().Servers() {
+		if srv.State != fileservers.StateAlive || g[srv.ID] == gossip.StateAlive {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout)
+		err := s.fs.Alive(pctx, srv.Address)
+		cancel()
+		if err == nil {
+			continue // gossip's view is stale or partitioned: the server answers
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("file server confirmed dead", "server", srv.ID, "probe", err)
+		s.setState(ctx, srv.ID, fileservers.StateDead)
+	}
+}
+
+func (s *Sweeper) setState(ctx context.Context, id, state string) {
+	if _, err := s.c.Propose(ctx, fsm.DFSSetServerStateRequestType, &fileservers.SetStateRequest{ID: id, State: state}); err != nil {
+		s.log.Warn("could not record a file server's state", "server", id, "state", state, "error", err)
+	}
+}
+
+// finishDrains marks left every draining server no file lists any more.
+func (s *Sweeper) finishDrains(ctx context.Context) {
+	f := s.c.FSM()
+	for _, srv := range f.Servers() {
+		if srv.State == fileservers.StateDraining && srv.Files == 0 {
+			s.setState(ctx, srv.ID, fileservers.StateLeft)
+		}
+	}
+}
+
+// copyAll plans from the leader's index and runs the copies, at most
+// Concurrency per server at once, then commits each.
+func (s *Sweeper) copyAll(ctx context.Context) (copied, failed int) {
+	f := s.c.FSM()
+	servers := f.Servers()
+	addr := map[string]string{}
+	var ps []Server
+	for _, srv := range servers {
+		addr[srv.ID] = srv.Address
+		ps = append(ps, Server{ID: srv.ID, Address: srv.Address, State: srv.State, Ring: srv.Ring})
+	}
+	queue := f.ReplicationQueue()
+	var pf []File
+	for _, fl := range queue {
+		pf = append(pf, File{ID: fl.ID, Version: fl.Version, Size: fl.Size, SHA256: fl.SHA256, Replicas: fl.Replicas, Want: fl.Want})
+	}
+	plan := Plan(ps, pf, Limits{PerServer: s.cfg.Concurrency})
+	if len(plan) == 0 {
+		return 0, 0
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, cp := range plan {
+		wg.Add(1)
+		s.track(cp, 1)
+		go func() {
+			defer wg.Done()
+			defer s.track(cp, -1)
+			err := s.copyOne(ctx, cp, addr)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				s.log.Warn("replication copy failed; retried next sweep", "file", cp.File, "version", cp.Version, "from", cp.Source, "to", cp.Target, "error", err)
+				return
+			}
+			copied++
+		}()
+	}
+	wg.Wait()
+	return copied, failed
+}
+
+func (s *Sweeper) track(cp Copy, d int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight[cp.Source] += d
+	s.inFlight[cp.Target] += d
+}
+
+// copyOne makes one copy and commits it: the target's bytes are checked
+// against the index, and the new replica list is committed only for the
+// version copied (an update or delete meanwhile drops the copy).
+func (s *Sweeper) copyOne(ctx context.Context, cp Copy, addr map[string]string) error {
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CopyTimeout)
+	defer cancel()
+	info, err := s.fs.CopyTo(cctx, addr[cp.Source], cp.File, cp.Version, addr[cp.Target])
+	if err != nil {
+		return err
+	}
+	if info.Size != cp.Size || info.SHA256 != cp.SHA256 {
+		_ = s.fs.Delete(ctx, addr[cp.Target], cp.File, cp.Version)
+		return fmt.Errorf("the target stored %d bytes with SHA-256 %s, the index says %d with %s", info.Size, info.SHA256, cp.Size, cp.SHA256)
+	}
+	f := s.c.FSM()
+	cur, ok := f.File(cp.File)
+	if !ok || cur.Version != cp.Version {
+		_ = s.fs.Delete(ctx, addr[cp.Target], cp.File, cp.Version)
+		return fmt.Errorf("the file changed while it was copied")
+	}
+	replicas := withReplica(cur, cp.Target, stateOf(f.Servers()))
+	_, err = s.c.Propose(ctx, fsm.DFSSetReplicasRequestType, &files.SetReplicasRequest{ID: cur.ID, Version: cur.Version, Replicas: replicas})
+	if errors.Is(err, fsm.ErrStaleVersion) || errors.Is(err, fsm.ErrFileNotFound) {
+		_ = s.fs.Delete(ctx, addr[cp.Target], cp.File, cp.Version)
+	}
+	return err
+}
+
+func stateOf(servers []fileservers.Server) map[string]string {
+	out := map[string]string{}
+	for _, s := range servers {
+		out[s.ID] = s.State
+	}
+	return out
+}
+
+// withReplica is f's replica list with target added: replicas on alive
+// servers first (in order), then the target, then the others (draining,
+// dead); replicas on dead or left servers are dropped once the file has
+// Want copies on alive servers, and so are draining ones.
+func withReplica(f files.File, target string, state map[string]string) []string {
+	var alive, rest []string
+	for _, r := range f.Replicas {
+		if r == target {
+			continue
+		}
+		if state[r] == fileservers.StateAlive {
+			alive = append(alive, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	alive = append(alive, target)
+	if len(alive) >= f.Want {
+		return alive
+	}
+	return append(alive, rest...)
+}
+
+// reconcileReturned reads the inventory of every server that is alive in
+// the index and was not at the last sweep (it registered again, or this
+// agent just became leader), and acts on what it holds.
+func (s *Sweeper) reconcileReturned(ctx context.Context) {
+	f := s.c.FSM()
+	now := map[string]bool{}
+	var fresh []fileservers.Server
+	s.mu.Lock()
+	for _, srv := range f.Servers() {
+		if srv.State != fileservers.StateAlive {
+			continue
+		}
+		now[srv.ID] = true
+		if !s.seen[srv.ID] {
+			fresh = append(fresh, srv)
+		}
+	}
+	s.mu.Unlock()
+	done := map[string]bool{}
+	for _, srv := range fresh {
+		if err := s.reconcile(ctx, srv); err != nil {
+			s.log.Warn("could not reconcile a file server's copies; retried next sweep", "server", srv.ID, "error", err)
+			continue
+		}
+		done[srv.ID] = true
+	}
+	s.mu.Lock()
+	seen := map[string]bool{}
+	for id := range now {
+		if s.seen[id] || done[id] {
+			seen[id] = true
+		}
+	}
+	s.seen = seen
+	s.mu.Unlock()
+}
+
+func (s *Sweeper) reconcile(ctx context.Context, srv fileservers.Server) error {
+	ictx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout*5)
+	inv, err := s.fs.Inventory(ictx, srv.Address)
+	cancel()
+	if err != nil {
+		return err
+	}
+	f := s.c.FSM()
+	state := stateOf(f.Servers())
+	index := map[string]IndexedFile{}
+	for _, c := range inv {
+		if fl, ok := f.File(c.File); ok {
+			index[fl.ID] = indexed(fl, state)
+		}
+	}
+	// Files listing this server must be checked too (a copy it lost).
+	for _, fl := range f.FilesOn(srv.ID) {
+		index[fl.ID] = indexed(fl, state)
+	}
+	for _, a := range Reconcile(srv.ID, inv, index, time.Now(), s.cfg.OrphanGrace) {
+		if err := s.act(ctx, srv, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func indexed(fl files.File, state map[string]string) IndexedFile {
+	live := 0
+	for _, r := range fl.Replicas {
+		if state[r] == fileservers.StateAlive {
+			live++
+		}
+	}
+	return IndexedFile{ID: fl.ID, Version: fl.Version, Size: fl.Size, SHA256: fl.SHA256, Replicas: slices.Clone(fl.Replicas), Want: fl.Want, LiveCopies: live}
+}
+
+// act carries out one reconciliation action on srv.
+func (s *Sweeper) act(ctx context.Context, srv fileservers.Server, a ReconcileAction) error {
+	switch a.Kind {
+	case ReconcileDelete:
+		return s.fs.Delete(ctx, srv.Address, a.File, a.Version)
+	case ReconcileAdopt, ReconcileDropReplica:
+		f := s.c.FSM()
+		cur, ok := f.File(a.File)
+		if !ok || cur.Version != a.Version && a.Kind == ReconcileAdopt {
+			return nil
+		}
+		var replicas []string
+		if a.Kind == ReconcileAdopt {
+			replicas = withReplica(cur, srv.ID, stateOf(f.Servers()))
+		} else {
+			for _, r := range cur.Replicas {
+				if r != srv.ID {
+					replicas = append(replicas, r)
+				}
+			}
+			if len(replicas) == 0 {
+				return nil // its only listed copy: keep the entry, the file is lost until a copy returns
+			}
+		}
+		_, err := s.c.Propose(ctx, fsm.DFSSetReplicasRequestType, &files.SetReplicasRequest{ID: cur.ID, Version: cur.Version, Replicas: replicas})
+		if errors.Is(err, fsm.ErrStaleVersion) || errors.Is(err, fsm.ErrFileNotFound) {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+func jsonOf(v any) ([]byte, error) { return json.Marshal(v) }
+
+func unjson(b []byte, v any) error { return json.Unmarshal(b, v) }
