@@ -118,6 +118,11 @@ type Sweeper struct {
 	seen map[string]bool
 	// kick asks for a sweep soon.
 	kick chan struct{}
+	// answered holds when a server gossip called dead last answered a
+	// direct probe: it is not suspected again for an Interval, so a
+	// gossip view that disagrees with the probe does not make a sweep
+	// every Prompt.
+	answered map[string]time.Time
 }
 
 // opStatus is the leader operation that answers the sweep's status.
@@ -131,7 +136,7 @@ func New(c Cluster, fs FileServers, cfg Config) (*Sweeper, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sweeper{c: c, fs: fs, cfg: cfg, log: cfg.Logger, inFlight: map[string]int{}, kick: make(chan struct{}, 1)}
+	s := &Sweeper{c: c, fs: fs, cfg: cfg, log: cfg.Logger, inFlight: map[string]int{}, kick: make(chan struct{}, 1), answered: map[string]time.Time{}}
 	c.OnLeadership(s.lead)
 	c.HandleLeaderOp(opStatus, func(ctx context.Context, arg []byte) ([]byte, error) { return jsonOf(s.localStatus()) })
 	return s, nil
@@ -207,8 +212,10 @@ func (s *Sweeper) lead(ctx context.Context) {
 // not.
 func (s *Sweeper) suspects() bool {
 	g := gossipStates(s.c.Members())
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, srv := range s.c.FSM().Servers() {
-		if srv.State == fileservers.StateAlive && g[srv.ID] != gossip.StateAlive {
+		if srv.State == fileservers.StateAlive && g[srv.ID] != gossip.StateAlive && time.Since(s.answered[srv.ID]) > s.cfg.Interval {
 			return true
 		}
 	}
@@ -254,7 +261,11 @@ func (s *Sweeper) detect(ctx context.Context) {
 		err := s.fs.Alive(pctx, srv.Address)
 		cancel()
 		if err == nil {
-			continue // gossip's view is stale or partitioned: the server answers
+			// Gossip's view is stale or partitioned: the server answers.
+			s.mu.Lock()
+			s.answered[srv.ID] = time.Now()
+			s.mu.Unlock()
+			continue
 		}
 		if ctx.Err() != nil {
 			return
