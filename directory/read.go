@@ -143,7 +143,7 @@ func (d *Directory) replicasOf(serverIDs []string, liveFirst bool) []Replica {
 			continue
 		}
 		r := Replica{ID: id, Address: s.Address}
-		if !liveFirst || (alive[id] && s.State == fileservers.StateAlive) {
+		if !liveFirst || (alive[id] && fileservers.Readable(s.State)) {
 			first = append(first, r)
 		} else {
 			rest = append(rest, r)
