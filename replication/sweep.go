@@ -240,7 +240,20 @@ func (s *Sweeper) sweep(ctx context.Context) {
 	start := time.Now()
 	s.detect(ctx)
 	s.reconcileReturned(ctx)
-	copied, failed := s.copyAll(ctx)
+	// Copy in rounds of at most Concurrency copies per server: a round
+	// that made copies is followed at once by another, planned afresh,
+	// until one makes none or the sweep has run for an Interval (then
+	// detection and reconciliation get their turn, and the next tick
+	// resumes). One round per Interval would heal a server of N files
+	// in N/Concurrency intervals.
+	copied, failed := 0, 0
+	for ctx.Err() == nil {
+		c, fl := s.copyAll(ctx)
+		copied, failed = copied+c, failed+fl
+		if c == 0 || time.Since(start) >= s.cfg.Interval {
+			break
+		}
+	}
 	s.finishDrains(ctx)
 	s.mu.Lock()
 	s.status.Sweeps++
