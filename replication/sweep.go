@@ -108,6 +108,11 @@ type Status struct {
 	InFlight  int        `json:"in_flight"`
 	LastSweep *LastSweep `json:"last_sweep,omitempty"`
 	Sweeps    uint64     `json:"sweeps"`
+	// Copied and Failed count the copies of every sweep since this agent
+	// became leader: a sweep that healed a server is soon followed by
+	// sweeps with nothing to do, which last_sweep then shows.
+	Copied uint64 `json:"copied"`
+	Failed uint64 `json:"failed"`
 }
 
 // Sweeper runs the replication sweep while its agent leads.
@@ -180,6 +185,7 @@ func (s *Sweeper) Status(ctx context.Context) (Status, error) {
 func (s *Sweeper) lead(ctx context.Context) {
 	s.mu.Lock()
 	s.seen = nil // a new leader reconciles every server it finds alive
+	s.status = Status{}
 	s.mu.Unlock()
 	tick := time.NewTicker(s.cfg.Interval)
 	defer tick.Stop()
@@ -257,6 +263,8 @@ func (s *Sweeper) sweep(ctx context.Context) {
 	s.finishDrains(ctx)
 	s.mu.Lock()
 	s.status.Sweeps++
+	s.status.Copied += uint64(copied)
+	s.status.Failed += uint64(failed)
 	s.status.LastSweep = &LastSweep{At: start.UTC(), Copied: copied, Failed: failed, TookMS: time.Since(start).Milliseconds()}
 	s.mu.Unlock()
 	if copied+failed > 0 {
