@@ -61,6 +61,9 @@ func start(t *testing.T) *fsys {
 			cfg.Replication.ProbeTimeout = 300 * time.Millisecond
 			cfg.Replication.CopyTimeout = 10 * time.Second
 			cfg.Replication.InventoryInterval = 2 * time.Second
+			// A deleted file is one the index does not know: its copies on
+			// a server that was down go once they are this old.
+			cfg.Replication.OrphanGrace = 3 * time.Second
 		},
 	})
 	if err != nil {
@@ -478,4 +481,40 @@ func (f *fsys) sampleSweeps(stop <-chan struct{}) *atomic.Int64 {
 		}
 	}()
 	return &most
+}
+
+// update locks c's file through agent i, writes b as its next version and
+// unlocks it; c is updated once the update is acknowledged.
+func (f *fsys) update(ctx context.Context, i int, c *content, b []byte) error {
+	a, err := f.do(ctx, i, "alice", http.MethodPost, "/lock?name="+q(c.name)+"&owner="+q(c.owner)+"&ttl=30s", nil, nil)
+	if err != nil {
+		return err
+	}
+	if a.status != http.StatusOK {
+		return fmt.Errorf("lock %s: %s", c.name, a)
+	}
+	var g struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(a.body, &g); err != nil {
+		return err
+	}
+	defer func() {
+		_, _ = f.do(context.Background(), i, "alice", http.MethodPost, "/unlock?name="+q(c.name)+"&owner="+q(c.owner), nil, http.Header{"X-Lock-Token": {g.Token}})
+	}()
+	a, err = f.do(ctx, i, "alice", http.MethodPost, "/update?name="+q(c.name)+"&owner="+q(c.owner), b, http.Header{"X-Lock-Token": {g.Token}})
+	if err != nil {
+		return err
+	}
+	if a.status != http.StatusOK {
+		return fmt.Errorf("update %s: %s", c.name, a)
+	}
+	var v struct {
+		Version uint64 `json:"version"`
+	}
+	if err := json.Unmarshal(a.body, &v); err != nil {
+		return err
+	}
+	c.version, c.bytes = v.Version, b
+	return nil
 }
