@@ -377,6 +377,11 @@ type dfsOverview struct {
 	directory.Overview
 	InFlight  int                    `json:"in_flight"`
 	LastSweep *replication.LastSweep `json:"last_sweep"`
+	// Sweeps, Copied and Failed count the leader's sweeps and their
+	// copies since it became leader.
+	Sweeps uint64 `json:"sweeps"`
+	Copied uint64 `json:"copied"`
+	Failed uint64 `json:"failed"`
 	// SweepError says why the leader's sweep could not be asked.
 	SweepError string `json:"sweep_error,omitempty"`
 }
@@ -393,6 +398,7 @@ func (s *Server) adminDFS(c echo.Context) error {
 			o.SweepError = err.Error()
 		}
 		o.InFlight, o.LastSweep = st.InFlight, st.LastSweep
+		o.Sweeps, o.Copied, o.Failed = st.Sweeps, st.Copied, st.Failed
 	}
 	return c.JSON(http.StatusOK, o)
 }

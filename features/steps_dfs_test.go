@@ -495,4 +495,5 @@ func dfsSteps(sc *godog.ScenarioContext, w *world, suite *dfsSuite) {
 	sc.Step(`^the file "([^"]*)" is not on the killed file server$`, d.notOnKilled)
 	sc.Step(`^the killed file server is restarted$`, d.restartKilled)
 	sc.Step(`^the event stream delivers a "([^"]*)" event for file server "([^"]*)"$`, d.streamDeliversServer)
+	replicationSteps(sc, d)
 }

@@ -60,9 +60,9 @@ type ReconcileAction struct {
 //     file's current version is kept when the server is listed, adopted
 //     when it is not and the file has fewer live copies than Want, and
 //     deleted otherwise;
-//   - a copy of an older version of a known file is deleted, and so is
-//     one of a newer version once older than orphanGrace (before, it may
-//     be an update whose commit is in flight);
+//   - a copy of an older version of a known file is deleted; a copy of a
+//     newer version (an update in flight, not yet committed) is left
+//     alone, as an orphan is, until it is older than orphanGrace;
 //   - a copy of a file the index does not know is deleted once it is
 //     older than orphanGrace (a write may be in flight), else left alone;
 //     a copy of unknown age (zero Modified) is left alone;
@@ -99,9 +99,12 @@ func Reconcile(server string, inv []InventoryCopy, index map[string]IndexedFile,
 			}
 			continue
 		}
-		if c.Version > f.Version && (c.Modified.IsZero() || now.Sub(c.Modified) <= orphanGrace) {
-			// A newer version than the index's: an update in flight
-			// (written before its commit) is left alone, as an orphan is.
+		if c.Version > f.Version {
+			// An update in flight: its copies are stored before the
+			// index commits the version. Left alone as an orphan is.
+			if !c.Modified.IsZero() && now.Sub(c.Modified) > orphanGrace {
+				add(ReconcileDelete, c.File, c.Version, "orphan: a version the index never committed, older than the orphan grace")
+			}
 			continue
 		}
 		if c.Version != f.Version {

@@ -65,12 +65,17 @@ type Config struct {
 	// Prompt is how soon after a server is confirmed dead, registers or
 	// starts draining a sweep runs.
 	Prompt time.Duration
-	Logger *slog.Logger
+	// InventoryInterval is how often the leader reads again the
+	// inventory of a server that stayed alive, to see the copies its
+	// scrub found corrupt and the copies it lost (a server that registers
+	// again is read at once); 0: only on registration.
+	InventoryInterval time.Duration
+	Logger            *slog.Logger
 }
 
 // DefaultConfig returns the seed's: a sweep every 30 s.
 func DefaultConfig() Config {
-	return Config{Interval: 30 * time.Second, Concurrency: 4, ProbeTimeout: 2 * time.Second, CopyTimeout: 5 * time.Minute, OrphanGrace: time.Hour, Prompt: 200 * time.Millisecond}
+	return Config{Interval: 30 * time.Second, Concurrency: 4, ProbeTimeout: 2 * time.Second, CopyTimeout: 5 * time.Minute, OrphanGrace: time.Hour, Prompt: 200 * time.Millisecond, InventoryInterval: 10 * time.Minute}
 }
 
 // Validate checks the configuration.
@@ -84,6 +89,8 @@ func (c *Config) Validate() error {
 		return errors.New("replication timeouts must be positive")
 	case c.OrphanGrace < 0:
 		return errors.New("orphan-grace must not be negative")
+	case c.InventoryInterval < 0:
+		return errors.New("inventory-interval must not be negative")
 	}
 	return nil
 }
@@ -101,6 +108,11 @@ type Status struct {
 	InFlight  int        `json:"in_flight"`
 	LastSweep *LastSweep `json:"last_sweep,omitempty"`
 	Sweeps    uint64     `json:"sweeps"`
+	// Copied and Failed count the copies of every sweep since this agent
+	// became leader: a sweep that healed a server is soon followed by
+	// sweeps with nothing to do, which last_sweep then shows.
+	Copied uint64 `json:"copied"`
+	Failed uint64 `json:"failed"`
 }
 
 // Sweeper runs the replication sweep while its agent leads.
@@ -113,9 +125,11 @@ type Sweeper struct {
 	mu       sync.Mutex
 	status   Status
 	inFlight map[string]int // per server id, while copies run
-	// seen is the set of servers found alive in the index at the last
-	// sweep: one that registers again is reconciled.
-	seen map[string]bool
+	// seen holds, for the servers found alive in the index at the last
+	// sweep, when their inventory was last reconciled: one that
+	// registers again, or whose reconciliation is InventoryInterval old,
+	// is reconciled.
+	seen map[string]time.Time
 	// kick asks for a sweep soon.
 	kick chan struct{}
 	// answered holds when a server gossip called dead last answered a
@@ -176,6 +190,7 @@ func (s *Sweeper) Status(ctx context.Context) (Status, error) {
 func (s *Sweeper) lead(ctx context.Context) {
 	s.mu.Lock()
 	s.seen = nil // a new leader reconciles every server it finds alive
+	s.status = Status{}
 	s.mu.Unlock()
 	tick := time.NewTicker(s.cfg.Interval)
 	defer tick.Stop()
@@ -238,10 +253,25 @@ func (s *Sweeper) sweep(ctx context.Context) {
 	start := time.Now()
 	s.detect(ctx)
 	s.reconcileReturned(ctx)
-	copied, failed := s.copyAll(ctx)
+	// Copy in rounds of at most Concurrency copies per server: a round
+	// that made copies is followed at once by another, planned afresh,
+	// until one makes none or the sweep has run for an Interval (then
+	// detection and reconciliation get their turn, and the next tick
+	// resumes). One round per Interval would heal a server of N files
+	// in N/Concurrency intervals.
+	copied, failed := 0, 0
+	for ctx.Err() == nil {
+		c, fl := s.copyAll(ctx)
+		copied, failed = copied+c, failed+fl
+		if c == 0 || time.Since(start) >= s.cfg.Interval {
+			break
+		}
+	}
 	s.finishDrains(ctx)
 	s.mu.Lock()
 	s.status.Sweeps++
+	s.status.Copied += uint64(copied)
+	s.status.Failed += uint64(failed)
 	s.status.LastSweep = &LastSweep{At: start.UTC(), Copied: copied, Failed: failed, TookMS: time.Since(start).Milliseconds()}
 	s.mu.Unlock()
 	if copied+failed > 0 {
@@ -402,7 +432,8 @@ func withReplica(f files.File, target string, state map[string]string) []string 
 
 // reconcileReturned reads the inventory of every server that is alive in
 // the index and was not at the last sweep (it registered again, or this
-// agent just became leader), and acts on what it holds.
+// agent just became leader), or whose last reconciliation is
+// InventoryInterval old, and acts on what it holds.
 func (s *Sweeper) reconcileReturned(ctx context.Context) {
 	f := s.c.FSM()
 	now := map[string]bool{}
@@ -413,50 +444,71 @@ func (s *Sweeper) reconcileReturned(ctx context.Context) {
 			continue
 		}
 		now[srv.ID] = true
-		if !s.seen[srv.ID] {
+		at, ok := s.seen[srv.ID]
+		if !ok || s.cfg.InventoryInterval > 0 && time.Since(at) >= s.cfg.InventoryInterval {
 			fresh = append(fresh, srv)
 		}
 	}
 	s.mu.Unlock()
-	done := map[string]bool{}
+	done := map[string]time.Time{}
 	for _, srv := range fresh {
 		if err := s.reconcile(ctx, srv); err != nil {
 			s.log.Warn("could not reconcile a file server's copies; retried next sweep", "server", srv.ID, "error", err)
 			continue
 		}
-		done[srv.ID] = true
+		done[srv.ID] = time.Now()
 	}
 	s.mu.Lock()
-	seen := map[string]bool{}
+	seen := map[string]time.Time{}
 	for id := range now {
-		if s.seen[id] || done[id] {
-			seen[id] = true
+		if at, ok := done[id]; ok {
+			seen[id] = at
+		} else if at, ok := s.seen[id]; ok {
+			seen[id] = at
 		}
 	}
 	s.seen = seen
 	s.mu.Unlock()
 }
 
+// reconcile reads srv's inventory and acts on it. Files the index
+// changed while the inventory was read are left for the next round: the
+// inventory may predate a copy an update or a sweep just made there, or
+// postdate the removal of a version the update replaced.
 func (s *Sweeper) reconcile(ctx context.Context, srv fileservers.Server) error {
+	f := s.c.FSM()
+	before := f.AppliedIndex()
 	ictx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout*5)
 	inv, err := s.fs.Inventory(ictx, srv.Address)
 	cancel()
 	if err != nil {
 		return err
 	}
-	f := s.c.FSM()
 	state := stateOf(f.Servers())
 	index := map[string]IndexedFile{}
+	changed := map[string]bool{}
+	add := func(fl files.File) {
+		index[fl.ID] = indexed(fl, state)
+		if fl.ModifyIndex > before {
+			changed[fl.ID] = true
+		}
+	}
 	for _, c := range inv {
 		if fl, ok := f.File(c.File); ok {
-			index[fl.ID] = indexed(fl, state)
+			add(fl)
 		}
 	}
 	// Files listing this server must be checked too (a copy it lost).
 	for _, fl := range f.FilesOn(srv.ID) {
-		index[fl.ID] = indexed(fl, state)
+		add(fl)
 	}
 	for _, a := range Reconcile(srv.ID, inv, index, time.Now(), s.cfg.OrphanGrace) {
+		if changed[a.File] {
+			continue
+		}
+		if a.Kind != ReconcileKeep {
+			s.log.Info("reconciling a file server's copy", "server", srv.ID, "file", a.File, "version", a.Version, "action", a.Kind, "reason", a.Reason)
+		}
 		if err := s.act(ctx, srv, a); err != nil {
 			return err
 		}
@@ -482,8 +534,8 @@ func (s *Sweeper) act(ctx context.Context, srv fileservers.Server, a ReconcileAc
 	case ReconcileAdopt, ReconcileDropReplica:
 		f := s.c.FSM()
 		cur, ok := f.File(a.File)
-		if !ok || cur.Version != a.Version && a.Kind == ReconcileAdopt {
-			return nil
+		if !ok || cur.Version != a.Version {
+			return nil // updated or deleted since: the decision was about another version
 		}
 		var replicas []string
 		if a.Kind == ReconcileAdopt {

@@ -16,6 +16,7 @@ func dfsFlags(fs *flag.FlagSet, cfg *agent.Config) {
 	r := &cfg.Replication
 	fs.DurationVar(&r.Interval, "replication-interval", r.Interval, "time between the leader's replication sweeps (one also runs within a second of a file server dying, registering or draining)")
 	fs.IntVar(&r.Concurrency, "replication-concurrency", r.Concurrency, "copies in flight per file server during a sweep")
+	fs.DurationVar(&r.InventoryInterval, "inventory-interval", r.InventoryInterval, "how often the leader reads again each live file server's inventory (copies its scrub found corrupt, copies lost); 0: only when it registers")
 	fs.DurationVar(&r.OrphanGrace, "orphan-grace", r.OrphanGrace, "a returning file server's copies of files the index never knew are removed once this old")
 	fs.Func("max-file-size", fmt.Sprintf("largest file accepted, in bytes or with a KiB, MiB, GiB suffix (default %s)", formatSize(d.MaxFileSize)), func(v string) error {
 		n, err := parseSize(v)

@@ -1,0 +1,29 @@
+Feature: Files are copied again when a file server dies or leaves
+  When a file server dies its backup answers, and its files are backed up
+  again by the sweep: the ring re-forms, the dead server's predecessor's
+  files getting a new backup on the next server. A drained server's files
+  are copied elsewhere before it leaves.
+
+  @fresh
+  Scenario: When a file server dies its backup answers and the sweep backs its files up again
+    Given a fresh file system of 3 agents and 4 file servers sweeping every 300ms with users "alice", "bob" and "carol"
+    And "alice" has written 12 files
+    When "alice" writes 20000 random bytes as "survivor" to a follower
+    Then the response status is 201
+    When the primary file server of "survivor" is killed
+    And "alice" reads "survivor" from the leader
+    Then the response status is 200
+    And the body is the bytes written as "survivor"
+    And within 20 seconds every file has 2 live copies, none on the killed file server
+    And the ring re-forms: every file is backed up on the next alive file server after its primary
+    When "alice" reads "survivor" from a follower
+    Then the response status is 200
+    And the body is the bytes written as "survivor"
+
+  @fresh
+  Scenario: A drained file server leaves once its files are copied elsewhere
+    Given a fresh file system of 3 agents and 4 file servers sweeping every 300ms with users "alice", "bob" and "carol"
+    And "alice" has written 12 files
+    When the file server "fs2" is drained
+    Then within 20 seconds the file server "fs2" is "left" and no file lists it
+    And within 20 seconds every file has 2 live copies, none on the killed file server
