@@ -27,3 +27,20 @@ Feature: Files are copied again when a file server dies or leaves
     When the file server "fs2" is drained
     Then within 20 seconds the file server "fs2" is "left" and no file lists it
     And within 20 seconds every file has 2 live copies, none on the killed file server
+
+  @fresh
+  Scenario: A file with no live copy is lost, answers 503 rather than 404, and comes back with its server
+    Given a fresh file system of 3 agents and 2 file servers sweeping every 300ms with users "alice", "bob" and "carol"
+    When "alice" writes 3000 random bytes as "fragile" to a follower
+    Then the response status is 201
+    When the file server "fs1" is killed
+    And the file server "fs2" is killed
+    Then within 20 seconds the administrator's view counts 1 lost file
+    When "alice" reads "fragile" from a follower
+    Then the response status is 503
+    And the error mentions "no live copy"
+    When the file server "fs2" is restarted
+    Then within 20 seconds the administrator's view counts 0 lost files
+    When "alice" reads "fragile" from the leader
+    Then the response status is 200
+    And the body is the bytes written as "fragile"

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -157,5 +158,38 @@ func replicationSteps(sc *godog.ScenarioContext, d *dfsWorld) {
 	sc.Step(`^within (\d+) seconds every file has (\d+) live copies, none on the killed file server$`, d.everyFileAtR)
 	sc.Step(`^the ring re-forms: every file is backed up on the next alive file server after its primary$`, d.ringReformed)
 	sc.Step(`^the file server "([^"]*)" is drained$`, d.drain)
+	sc.Step(`^the file server "([^"]*)" is killed$`, func(id string) error { return d.w.c.KillFileServerByID(id) })
+	sc.Step(`^the file server "([^"]*)" is restarted$`, func(id string) error {
+		i := d.w.c.FileServerIndex(id)
+		if i < 0 {
+			return fmt.Errorf("no file server %q", id)
+		}
+		return d.w.c.RestartFileServer(i)
+	})
+	sc.Step(`^within (\d+) seconds the administrator's view counts (\d+) lost files?$`, d.lostCount)
 	sc.Step(`^within (\d+) seconds the file server "([^"]*)" is "([^"]*)" and no file lists it$`, d.serverEnds)
+}
+
+// lostCount polls /admin/dfs on the leader until it counts n lost files.
+func (d *dfsWorld) lostCount(seconds, n int) error {
+	return poll(time.Duration(seconds)*time.Second, func() error {
+		l, err := d.w.agent("the leader")
+		if err != nil {
+			return err
+		}
+		r, err := d.send(l, "root", http.MethodGet, "/admin/dfs", nil, nil)
+		if err != nil {
+			return err
+		}
+		var o struct {
+			Lost int `json:"lost"`
+		}
+		if err := json.Unmarshal(r.body, &o); err != nil || r.status != http.StatusOK {
+			return fmt.Errorf("/admin/dfs: %d %s", r.status, r.body)
+		}
+		if o.Lost != n {
+			return fmt.Errorf("%d lost files, want %d", o.Lost, n)
+		}
+		return nil
+	})
 }
