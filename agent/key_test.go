@@ -174,7 +174,7 @@ func TestClusterKeyKeepsOthersOut(t *testing.T) {
 	if status, msg := call(t, signer, "POST", c.URL(i)+"/admin/leave", ""); status != 200 {
 		t.Fatalf("signed leave: %d %s", status, msg)
 	}
-	agenttest.WaitFor(t, "the leaver out of the Raft configuration", 5*time.Second, func() bool {
+	agenttest.WaitFor(t, "the leaver out of the Raft configuration", 15*time.Second, func() bool {
 		return !slices.Contains(c.Voters(l), newID) && !inCluster(c, newID)
 	})
 }
