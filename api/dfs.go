@@ -42,11 +42,26 @@ func (s *Server) dfsRoutes(e *echo.Echo) {
 	e.POST("/dfs/register", s.dfsRegister)
 }
 
+// errNoDFS answers the file system's routes on an agent without one.
+var errNoDFS = fmt.Errorf("%w: this agent serves no file system", ErrNotFound)
+
+// dfsBody decodes a file-system route's JSON body into v.
+func (s *Server) dfsBody(c echo.Context, v any) error {
+	if s.dir == nil {
+		return errNoDFS
+	}
+	body, err := requestBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
 // dfsUser is the request's user: the file system has no anonymous
 // clients, whatever --acl-default says.
 func (s *Server) dfsUser(c echo.Context) (string, error) {
 	if s.dir == nil {
-		return "", fmt.Errorf("%w: this agent serves no file system", ErrNotFound)
+		return "", errNoDFS
 	}
 	u, ok := requestUser(c)
 	if !ok {
@@ -302,12 +317,8 @@ func (s *Server) dfsShare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := requestBody(c)
-	if err != nil {
-		return err
-	}
 	var b shareBody
-	if err := decodeJSON(body, &b); err != nil {
+	if err := s.dfsBody(c, &b); err != nil {
 		return err
 	}
 	index, err := s.dir.Share(c.Request().Context(), user, b.Name, b.With, b.Mode)
@@ -389,7 +400,7 @@ type dfsOverview struct {
 // adminDFS handles GET /admin/dfs.
 func (s *Server) adminDFS(c echo.Context) error {
 	if s.dir == nil {
-		return fmt.Errorf("%w: this agent serves no file system", ErrNotFound)
+		return errNoDFS
 	}
 	o := dfsOverview{Overview: s.dir.Overview()}
 	if s.sweep != nil {
@@ -410,15 +421,8 @@ type drainBody struct {
 // adminDrain handles POST /admin/dfs/drain {"server"}: an admin route
 // (the cluster key's signature or a management token).
 func (s *Server) adminDrain(c echo.Context) error {
-	if s.dir == nil {
-		return fmt.Errorf("%w: this agent serves no file system", ErrNotFound)
-	}
-	body, err := requestBody(c)
-	if err != nil {
-		return err
-	}
 	var b drainBody
-	if err := decodeJSON(body, &b); err != nil {
+	if err := s.dfsBody(c, &b); err != nil {
 		return err
 	}
 	if b.Server == "" {
@@ -442,15 +446,8 @@ type registerServerBody struct {
 // dfsRegister handles POST /dfs/register from a file server (signed with
 // the cluster key).
 func (s *Server) dfsRegister(c echo.Context) error {
-	if s.dir == nil {
-		return fmt.Errorf("%w: this agent serves no file system", ErrNotFound)
-	}
-	body, err := requestBody(c)
-	if err != nil {
-		return err
-	}
 	var b registerServerBody
-	if err := decodeJSON(body, &b); err != nil {
+	if err := s.dfsBody(c, &b); err != nil {
 		return err
 	}
 	srv, index, err := s.dir.Register(c.Request().Context(), b.ID, b.Address)
