@@ -174,6 +174,12 @@ func TestClusterKeyKeepsOthersOut(t *testing.T) {
 	if status, msg := call(t, signer, "POST", c.URL(i)+"/admin/leave", ""); status != 200 {
 		t.Fatalf("signed leave: %d %s", status, msg)
 	}
+	// The leaver's own view is left out: the leader may stop replicating
+	// to it before it applies its own removal, so its Raft configuration
+	// can keep naming itself; what counts is that the others dropped it.
+	leaver := c.Agents[i]
+	c.Agents[i] = nil
+	defer func() { c.Agents[i] = leaver }()
 	agenttest.WaitFor(t, "the leaver out of the Raft configuration", 15*time.Second, func() bool {
 		return !slices.Contains(c.Voters(l), newID) && !inCluster(c, newID)
 	})
