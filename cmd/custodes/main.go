@@ -32,6 +32,8 @@ Usage:
   custodes bench sink --dir DIR [--http HOST:PORT]   a plain fsyncing file writer: the direct baseline
   custodes version
 
+agent, fileserver and dev log to stderr: --log-level debug|info|warn|error,
+--log-format text|json (text by default; json is one object a line).
 Run "custodes COMMAND -h" for a command's flags.
 `
 
