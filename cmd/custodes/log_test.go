@@ -65,3 +65,16 @@ func TestLogFormatFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// make release stamps version and commit with -ldflags -X.
+func TestVersionLine(t *testing.T) {
+	defer func(v, c string) { version, commit = v, c }(version, commit)
+	if got := versionLine(); got != "custodes dev" {
+		t.Fatalf("unstamped: %q", got)
+	}
+	version, commit = "v1.2.3", "abc1234"
+	var out bytes.Buffer
+	if code := run([]string{"version"}, &out, &bytes.Buffer{}); code != 0 || out.String() != "custodes v1.2.3 (commit abc1234)\n" {
+		t.Fatalf("exit %d, %q", code, out.String())
+	}
+}
