@@ -4,7 +4,7 @@ BIN       := bin/custodes
 GOFLAGS   ?=
 GODOG_FORMAT ?= progress
 
-.PHONY: all build run test test-unit test-features vet fmt bench bench-dfs seaweed clean test-deps help
+.PHONY: all build release run test test-unit test-features vet fmt bench bench-dfs seaweed clean test-deps help
 
 all: build
 
@@ -13,6 +13,20 @@ help: ## list the targets
 
 build: ## build bin/custodes
 	$(GO) build -o $(BIN) ./cmd/custodes
+
+# Static release binaries, version and commit stamped in (custodes version).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+PLATFORMS ?= linux/amd64 linux/arm64
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+release: ## static binaries for linux/amd64 and linux/arm64 into dist/
+	@mkdir -p dist
+	@for p in $(PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; out=dist/custodes-$$os-$$arch; \
+	  echo "building $$out ($(VERSION), $(COMMIT))"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/custodes || exit 1; \
+	done
 
 # A whole local cluster: three agents on loopback, Ctrl-C to stop.
 run: build ## a local 3-agent cluster (custodes dev)
@@ -63,4 +77,4 @@ bench-dfs: seaweed ## the directory next to SeaweedFS and the direct baseline (s
 	WEED_CACHE=$(WEED_CACHE) bash scripts/bench-dfs.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

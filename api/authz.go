@@ -54,6 +54,7 @@ const (
 var routePermissions = map[string]Permission{
 	"GET /alive":                   PermOpen,
 	"GET /ready":                   PermOpen,
+	"GET /openapi.json":            PermOpen,
 	"POST /acl/bootstrap":          PermOpen,
 	"POST /register":               PermWrite,
 	"GET /service/:name":           PermRead,

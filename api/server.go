@@ -124,6 +124,7 @@ func New(c Cluster, h Health, d *directory.Directory, r Replication, cfg Config)
 
 	e.GET("/alive", s.alive)
 	e.GET("/ready", s.ready)
+	e.GET("/openapi.json", s.openAPI)
 
 	e.POST("/register", s.register)
 	e.GET("/service/:name", s.service)

@@ -18,7 +18,7 @@ import (
 )
 
 // agentFlags binds one agent's flags to cfg.
-func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
+func agentFlags(fs *flag.FlagSet, cfg *agent.Config, log *logFlags) {
 	c := &cfg.Cluster
 	fs.StringVar(&c.NodeID, "node-id", "", "unique, stable id of this agent (required)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "directory for the Raft log, stable store and snapshots (required)")
@@ -45,7 +45,7 @@ func agentFlags(fs *flag.FlagSet, cfg *agent.Config, logLevel *string) {
 	fs.IntVar(&c.ApplyGroups, "apply-groups", c.ApplyGroups, "groups of writes the leader lets into Raft at once (0: no grouping)")
 	fs.IntVar(&c.ForwardInFlight, "forward-in-flight", c.ForwardInFlight, "groups of writes a follower keeps out to the leader at once")
 	fs.BoolVar(&cfg.API.EnableDebug, "enable-debug", false, "serve Go's profiler under /debug/pprof/")
-	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	log.bind(fs, "info")
 	tlsFlags(fs, &cfg.TLS)
 	limitFlags(fs, cfg)
 	dfsFlags(fs, cfg)
@@ -71,20 +71,38 @@ func setGC(percent int) error {
 	return nil
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+// logFlags are --log-level and --log-format.
+type logFlags struct{ level, format string }
+
+func (l *logFlags) bind(fs *flag.FlagSet, level string) {
+	fs.StringVar(&l.level, "log-level", level, "log level: debug, info, warn, error")
+	fs.StringVar(&l.format, "log-format", "text", "log format: text (key=value) or json (one JSON object a line)")
+}
+
+// logger builds the logger the flags ask for, writing to w.
+func (l logFlags) logger(w io.Writer) (*slog.Logger, error) { return newLogger(w, l.level, l.format) }
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: use text or json", format)
 }
 
 func runAgent(args []string, stdout, stderr io.Writer) int {
 	cfg := agent.DefaultConfig()
-	var level string
+	var logf logFlags
 	fs := flag.NewFlagSet("custodes agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	agentFlags(fs, &cfg, &level)
+	agentFlags(fs, &cfg, &logf)
 	var key keyFlags
 	key.bind(fs)
 	var aclf aclFlags
@@ -100,7 +118,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "custodes agent:", err)
 		return 2
 	}
-	logger, err := newLogger(stderr, level)
+	logger, err := logf.logger(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "custodes agent:", err)
 		return 2

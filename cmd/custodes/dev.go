@@ -29,7 +29,8 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	nodes := fs.Int("nodes", 3, "number of agents")
 	fileServers := fs.Int("file-servers", 3, "number of file servers (HTTP on port-base+50+i, gossip on port-base+250+i)")
 	portBase := fs.Int("port-base", 8500, "agent i serves HTTP on port-base+i, Raft on port-base+100+i, gossip on port-base+200+i")
-	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	var logf logFlags
+	logf.bind(fs, "warn")
 	withTLS := fs.Bool("tls", false, "serve over TLS: a CA and one certificate per agent are made under DATA-DIR/tls")
 	gc := gcFlag(fs)
 	var aclf aclFlags
@@ -67,7 +68,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "custodes dev: --file-servers must be from 0 to 9")
 		return 2
 	}
-	logger, err := newLogger(stderr, *level)
+	logger, err := logf.logger(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "custodes dev:", err)
 		return 2

@@ -24,7 +24,7 @@ func listFlag(dst *[]string) func(string) error {
 }
 
 // fileserverFlags binds a file server's flags to cfg.
-func fileserverFlags(fs *flag.FlagSet, cfg *fileserver.Config, logLevel *string) {
+func fileserverFlags(fs *flag.FlagSet, cfg *fileserver.Config, log *logFlags) {
 	fs.StringVar(&cfg.ID, "id", "", "unique, stable id of this file server (required)")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "directory for the copies (required)")
 	fs.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "HTTP address host:port of the file protocol (registered with the directory)")
@@ -36,7 +36,7 @@ func fileserverFlags(fs *flag.FlagSet, cfg *fileserver.Config, logLevel *string)
 	fs.DurationVar(&cfg.ScrubInterval, "scrub-interval", cfg.ScrubInterval, "re-read every copy (CRC-32C and SHA-256 checked; a bad one is marked corrupt, never served) this often; 0 disables")
 	fs.Int64Var(&cfg.ScrubRate, "scrub-rate", cfg.ScrubRate, "a scrub reads at most this many bytes a second (negative: no bound)")
 	fs.DurationVar(&cfg.ProbeInterval, "gossip-probe-interval", cfg.ProbeInterval, "gossip failure-detection probe interval")
-	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	log.bind(fs, "info")
 	tlsFlags(fs, &cfg.TLS)
 }
 
@@ -50,10 +50,10 @@ func runFileserver(args []string, stdout, stderr io.Writer) int {
 // runFileserverUntil runs a file server until stop is closed.
 func runFileserverUntil(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	cfg := fileserver.DefaultConfig()
-	var level string
+	var logf logFlags
 	fs := flag.NewFlagSet("custodes fileserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fileserverFlags(fs, &cfg, &level)
+	fileserverFlags(fs, &cfg, &logf)
 	var key keyFlags
 	key.bind(fs)
 	if err := fs.Parse(args); err != nil {
@@ -66,7 +66,7 @@ func runFileserverUntil(args []string, stderr io.Writer, stop <-chan struct{}) i
 		fmt.Fprintf(stderr, "custodes fileserver: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	logger, err := newLogger(stderr, level)
+	logger, err := logf.logger(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "custodes fileserver:", err)
 		return 2

@@ -32,11 +32,25 @@ Usage:
   custodes bench sink --dir DIR [--http HOST:PORT]   a plain fsyncing file writer: the direct baseline
   custodes version
 
+agent, fileserver and dev log to stderr: --log-level debug|info|warn|error,
+--log-format text|json (text by default; json is one object a line).
 Run "custodes COMMAND -h" for a command's flags.
 `
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and commit are set at build time with -ldflags
+// "-X main.version=... -X main.commit=..." (make release).
+var (
+	version = "dev"
+	commit  = ""
+)
+
+// versionLine is what "custodes version" prints.
+func versionLine() string {
+	if commit == "" {
+		return "custodes " + version
+	}
+	return "custodes " + version + " (commit " + commit + ")"
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -63,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "custodes", version)
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
