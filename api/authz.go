@@ -67,6 +67,7 @@ var routePermissions = map[string]Permission{
 	"GET /admin/raft":              PermAnyToken,
 	"GET /admin/members":           PermAnyToken,
 	"GET /admin/health":            PermAnyToken,
+	"GET /metrics":                 PermAnyToken,
 	"POST /admin/raft/remove-peer": PermAdmin,
 	"POST /admin/leave":            PermAdmin,
 	"GET /acl/whoami":              PermToken,

@@ -87,6 +87,8 @@ type Server struct {
 	// writes is nil when the write limit is off.
 	watchers *watchers
 	writes   *writeLimiter
+	// metrics is the agent's Prometheus registry (metrics.go).
+	metrics *metrics
 }
 
 // Replication is what the handlers need of the replication sweep
@@ -117,7 +119,8 @@ func New(c Cluster, h Health, d *directory.Directory, r Replication, cfg Config)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.servedBy, s.writeDeadline, guardInput)
+	s.metrics = newMetrics(c, r)
+	e.Use(s.metrics.instrument, s.servedBy, s.writeDeadline, guardInput)
 	// Tokens, roles and the cluster key's proof on admin routes, by one
 	// table of routes (api/authz.go); then the write rate, per token.
 	e.Use(s.authorize, s.limitWrites)
@@ -125,6 +128,7 @@ func New(c Cluster, h Health, d *directory.Directory, r Replication, cfg Config)
 	e.GET("/alive", s.alive)
 	e.GET("/ready", s.ready)
 	e.GET("/openapi.json", s.openAPI)
+	e.GET("/metrics", s.metricsView)
 
 	e.POST("/register", s.register)
 	e.GET("/service/:name", s.service)

@@ -253,6 +253,13 @@ func (d *dfsWorld) bodyIs(text string) error {
 	return nil
 }
 
+func (d *dfsWorld) bodyContains(text string) error {
+	if !strings.Contains(string(d.w.last.body), text) {
+		return fmt.Errorf("the body does not contain %q: %.2000s", text, d.w.last.body)
+	}
+	return nil
+}
+
 func (d *dfsWorld) bodyIsRange(from, to int, name string) error {
 	want, ok := d.written[name]
 	if !ok || to >= len(want) {
@@ -484,6 +491,7 @@ func dfsSteps(sc *godog.ScenarioContext, w *world, suite *dfsSuite) {
 	sc.Step(`^I send `+method+` "([^"]*)" to `+who+` as "([^"]*)" with the header "(.*)"$`, d.sendWithHeader)
 	sc.Step(`^the body is the bytes written as "([^"]*)"$`, d.bodyIsWritten)
 	sc.Step(`^the body is "(.*)"$`, d.bodyIs)
+	sc.Step(`^the body contains "(.*)"$`, d.bodyContains)
 	sc.Step(`^the body is bytes (\d+) to (\d+) of "([^"]*)"$`, d.bodyIsRange)
 	sc.Step(`^the response header "([^"]*)" is the SHA-256 of the bytes written as "([^"]*)"$`, d.etagIs)
 	sc.Step(`^I note the file servers' loads$`, d.noteLoads)

@@ -85,6 +85,7 @@ func Start(cfg Config) (*Server, error) {
 		Handler: NewHandler(HandlerConfig{
 			ID: cfg.ID, Store: store, Keys: cfg.Keys, Client: s.client,
 			MaxCopySize: cfg.MaxCopySize, Logger: s.log,
+			Metrics: NewMetrics(store, s.ScrubStats),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

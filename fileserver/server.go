@@ -38,6 +38,9 @@ type HandlerConfig struct {
 	// MaxCopySize bounds a PUT's body (default DefaultMaxCopySize).
 	MaxCopySize int64
 	Logger      *slog.Logger
+	// Metrics is served, open, at GET /metrics; nil builds one over
+	// Store without scrub counts.
+	Metrics *Metrics
 }
 
 type handler struct {
@@ -56,13 +59,16 @@ func NewHandler(c HandlerConfig) http.Handler {
 	if c.Client == nil {
 		c.Client = &Client{Signer: keyring.NewSigner(c.Keys)}
 	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(c.Store, nil)
+	}
 	h := &handler{HandlerConfig: c}
 	// Bodies other than copies are small JSON documents.
 	h.verifier = keyring.NewVerifier(c.Keys, keyring.VerifierConfig{MaxBody: 1 << 20, Streamed: isCopyPut})
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /v1/copies/{file}/{version}", h.put)
-	mux.HandleFunc("GET /v1/copies/{file}/{version}", h.get)
+	mux.HandleFunc("PUT /v1/copies/{file}/{version}", count(c.Metrics.puts, h.put))
+	mux.HandleFunc("GET /v1/copies/{file}/{version}", count(c.Metrics.gets, h.get))
 	mux.HandleFunc("DELETE /v1/copies/{file}/{version}", h.delete)
 	mux.HandleFunc("DELETE /v1/copies/{file}", h.deleteAll)
 	mux.HandleFunc("POST /v1/copies/{file}/{version}/copy-to", h.copyTo)
@@ -71,6 +77,7 @@ func NewHandler(c HandlerConfig) http.Handler {
 
 	top := http.NewServeMux()
 	top.HandleFunc("GET /alive", h.alive)
+	top.Handle("GET /metrics", c.Metrics.handler())
 	top.Handle("/", signed)
 	return top
 }

@@ -40,10 +40,15 @@ type testServer struct {
 
 func newTestServer(t *testing.T, keys [][]byte, id string) *testServer {
 	t.Helper()
-	store, dir := openStore(t)
-	ts := httptest.NewServer(NewHandler(HandlerConfig{ID: id, Store: store, Keys: keys, MaxCopySize: 4 * ChunkSize}))
+	store, _ := openStore(t)
+	return newTestServerWith(t, HandlerConfig{ID: id, Store: store, Keys: keys, MaxCopySize: 4 * ChunkSize})
+}
+
+func newTestServerWith(t *testing.T, c HandlerConfig) *testServer {
+	t.Helper()
+	ts := httptest.NewServer(NewHandler(c))
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: store, dir: dir, addr: strings.TrimPrefix(ts.URL, "http://")}
+	return &testServer{Server: ts, store: c.Store, dir: c.Store.dir, addr: strings.TrimPrefix(ts.URL, "http://")}
 }
 
 func send(t *testing.T, req *http.Request) *http.Response {

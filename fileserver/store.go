@@ -74,6 +74,9 @@ type Store struct {
 
 	mu    sync.Mutex
 	files map[string]*fileState
+	// onFsync, set before the store serves (NewMetrics), times the
+	// fsync of a copy's data.
+	onFsync func(time.Duration)
 }
 
 // fileState is one file's lock and highest committed fence.
@@ -211,8 +214,12 @@ func (s *Store) Put(file string, version, fence uint64, r io.Reader, wantSHA str
 	if err != nil {
 		return CopyInfo{}, fmt.Errorf("receiving the bytes: %w", err)
 	}
+	syncStart := time.Now()
 	if err := data.Sync(); err != nil {
 		return CopyInfo{}, err
+	}
+	if s.onFsync != nil {
+		s.onFsync(time.Since(syncStart))
 	}
 	if err := data.Close(); err != nil {
 		return CopyInfo{}, err

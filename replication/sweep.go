@@ -163,6 +163,10 @@ func (s *Sweeper) Kick() {
 	}
 }
 
+// LocalStatus is this agent's own sweep status (zero unless it leads or
+// has led): what the metrics read, without a call to the leader.
+func (s *Sweeper) LocalStatus() Status { return s.localStatus() }
+
 func (s *Sweeper) localStatus() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
