@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -180,7 +181,29 @@ func TestClusterKeyKeepsOthersOut(t *testing.T) {
 	leaver := c.Agents[i]
 	c.Agents[i] = nil
 	defer func() { c.Agents[i] = leaver }()
+	var holders []string // who still held the leaver at the last look
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("still holding %s: %v", newID, holders)
+		}
+	})
 	agenttest.WaitFor(t, "the leaver out of the Raft configuration", 15*time.Second, func() bool {
+		holders = holders[:0]
+		for j, a := range c.Agents {
+			if a == nil {
+				continue
+			}
+			for _, m := range a.Node().Members() {
+				if m.Name == newID && m.State == "alive" {
+					holders = append(holders, fmt.Sprintf("agent %d's gossip", j+1))
+				}
+			}
+			for _, sv := range a.Node().Status().Servers {
+				if sv.ID == newID {
+					holders = append(holders, fmt.Sprintf("agent %d's Raft configuration", j+1))
+				}
+			}
+		}
 		return !slices.Contains(c.Voters(l), newID) && !inCluster(c, newID)
 	})
 }
