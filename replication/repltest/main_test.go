@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,14 +40,43 @@ type fsys struct {
 	mu   sync.RWMutex
 	quit chan struct{}
 	wg   sync.WaitGroup
+	logs *tail
+}
+
+// tail keeps the last lines the cluster logged.
+type tail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *tail) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		l.lines = append(l.lines, line)
+	}
+	if n := len(l.lines); n > 200 {
+		l.lines = append([]string(nil), l.lines[n-200:]...)
+	}
+	return len(p), nil
+}
+
+func (l *tail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
 
 // start brings a file system up and shuts it down at the test's end.
 func start(t *testing.T) *fsys {
 	t.Helper()
 	began := time.Now()
+	logs := &tail{}
 	c, tokens, err := agenttest.StartFileSystem(agents, []string{"alice", "bob"}, agenttest.Options{
 		FileServers: servers,
+		// Warnings (failed copies, confirmed deaths) are kept to be shown
+		// when a test fails.
+		LogOutput: logs,
 		Configure: func(i int, cfg *agent.Config) {
 			// Raft's test timings (100 ms) lose the leader now and then
 			// under -race on two cores; 400 ms keeps elections short.
@@ -70,7 +100,7 @@ func start(t *testing.T) *fsys {
 	}
 	t.Cleanup(c.Shutdown)
 	t.Logf("file system of %d agents and %d file servers up in %s", agents, servers, time.Since(began).Round(time.Millisecond))
-	f := &fsys{c: c, tokens: tokens, http: &http.Client{Timeout: 20 * time.Second}, quit: make(chan struct{})}
+	f := &fsys{c: c, tokens: tokens, http: &http.Client{Timeout: 20 * time.Second}, quit: make(chan struct{}), logs: logs}
 	t.Cleanup(func() { close(f.quit); f.wg.Wait() }) // before Shutdown
 	return f
 }
@@ -374,6 +404,14 @@ func (f *fsys) waitAtR(t *testing.T, files map[string]*content, within time.Dura
 			return time.Since(began)
 		}
 		if time.Now().After(deadline) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if l := f.c.Leader(); l >= 0 {
+				if a, err := f.do(ctx, l, "root", http.MethodGet, "/admin/dfs", nil, nil); err == nil {
+					t.Logf("the leader's /admin/dfs: %s", a.body)
+				}
+			}
+			cancel()
+			t.Logf("the cluster's last log lines:\n%s", f.logs)
 			t.Fatalf("after %s the files are not at R: %s", within, why)
 		}
 		time.Sleep(50 * time.Millisecond)
