@@ -1,15 +1,14 @@
 package api
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 
+	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/acl"
 	"github.com/custodes/custodes/keyring"
 	"github.com/labstack/echo/v4"
@@ -199,11 +198,8 @@ func bearer(r *http.Request) (string, bool) {
 	return "", false
 }
 
-// HashToken is what the state holds of a token: its hex SHA-256.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+// HashToken is what the state holds of a token (fsm.HashToken).
+func HashToken(token string) string { return fsm.HashToken(token) }
 
 // userKey is the echo context key of the request's resolved user.
 const userKey = "custodes.acl.user"

@@ -57,6 +57,15 @@ func (s *Server) dfsBody(c echo.Context, v any) error {
 	return decodeJSON(body, v)
 }
 
+// lockHash is what the index compares of a lock token: its hash, or ""
+// when none was sent (which holds no lock).
+func lockHash(token string) string {
+	if token == "" {
+		return ""
+	}
+	return HashToken(token)
+}
+
 // dfsUser is the request's user: the file system has no anonymous
 // clients, whatever --acl-default says.
 func (s *Server) dfsUser(c echo.Context) (string, error) {
@@ -119,7 +128,7 @@ func (s *Server) dfsWrite(c echo.Context) error {
 func (s *Server) dfsUpdate(c echo.Context) error {
 	return s.upload(c, http.StatusOK, func(ctx context.Context, user string, body io.Reader) (directory.Written, error) {
 		return s.dir.Update(ctx, user, c.QueryParam("owner"), c.QueryParam("name"),
-			c.Request().Header.Get(HeaderLockToken), body, c.Request().ContentLength)
+			lockHash(c.Request().Header.Get(HeaderLockToken)), body, c.Request().ContentLength)
 	})
 }
 
@@ -279,7 +288,13 @@ func (s *Server) dfsLock(c echo.Context) error {
 			return invalidf("ttl %q: a duration such as 30s", v)
 		}
 	}
-	g, err := s.dir.Lock(c.Request().Context(), user, c.QueryParam("owner"), c.QueryParam("name"), ttl)
+	// The token is drawn here, as an ACL user's is; only its hash is
+	// proposed, and the plaintext is in this answer alone.
+	token, err := NewToken()
+	if err != nil {
+		return err
+	}
+	g, err := s.dir.Lock(c.Request().Context(), user, c.QueryParam("owner"), c.QueryParam("name"), HashToken(token), ttl)
 	var le *directory.LockedError
 	if errors.As(err, &le) {
 		return c.JSON(http.StatusConflict, map[string]any{"error": le.Error(), "holder": le.Holder, "expires": le.Expires})
@@ -288,7 +303,13 @@ func (s *Server) dfsLock(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(g.Index, 10))
-	return c.JSON(http.StatusOK, g)
+	return c.JSON(http.StatusOK, lockView{Token: token, Grant: g})
+}
+
+// lockView is /lock's answer: the token, shown once, and the grant.
+type lockView struct {
+	Token string `json:"token"`
+	directory.Grant
 }
 
 // dfsUnlock handles POST /unlock?name=NAME[&owner=USER] with X-Lock-Token.
@@ -297,7 +318,7 @@ func (s *Server) dfsUnlock(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	index, err := s.dir.Unlock(c.Request().Context(), user, c.QueryParam("owner"), c.QueryParam("name"), c.Request().Header.Get(HeaderLockToken))
+	index, err := s.dir.Unlock(c.Request().Context(), user, c.QueryParam("owner"), c.QueryParam("name"), lockHash(c.Request().Header.Get(HeaderLockToken)))
 	if err != nil {
 		return err
 	}
@@ -376,7 +397,7 @@ func (s *Server) dfsAccess(c echo.Context) error {
 	if _, err := s.dfsUser(c); err != nil {
 		return err
 	}
-	a, err := s.dir.Access(c.Request().Context(), c.QueryParam("file"), c.QueryParam("token"))
+	a, err := s.dir.Access(c.Request().Context(), c.QueryParam("file"), lockHash(c.QueryParam("token")))
 	if err != nil {
 		return err
 	}

@@ -179,17 +179,17 @@ func TestUpdateNeedsTheLockAndReplacesTheVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Update(ctx, "alice", "", "doc", "made-up", bytes.NewReader([]byte("two")), 3); !errors.Is(err, fsm.ErrLockNotHeld) {
+	if _, err := d.Update(ctx, "alice", "", "doc", fsm.HashToken("made-up"), bytes.NewReader([]byte("two")), 3); !errors.Is(err, fsm.ErrLockNotHeld) {
 		t.Fatalf("update without the lock: %v", err)
 	}
-	g, err := d.Lock(ctx, "alice", "", "doc", 30*time.Second)
+	g, err := d.Lock(ctx, "alice", "", "doc", fsm.HashToken("token-1"), 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Lock(ctx, "alice", "", "doc", 30*time.Second); !errors.Is(err, ErrLocked) {
+	if _, err := d.Lock(ctx, "alice", "", "doc", fsm.HashToken("token-2"), 30*time.Second); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second lock: %v", err)
 	}
-	u, err := d.Update(ctx, "alice", "", "doc", g.Token, bytes.NewReader([]byte("two!")), 4)
+	u, err := d.Update(ctx, "alice", "", "doc", fsm.HashToken("token-1"), bytes.NewReader([]byte("two!")), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,13 +203,13 @@ func TestUpdateNeedsTheLockAndReplacesTheVersion(t *testing.T) {
 	if _, err := d.Read(ctx, u.File, 0, u.File.Size, &out); err != nil || out.String() != "two!" {
 		t.Fatalf("read %q, %v", out.String(), err)
 	}
-	if _, err := d.Unlock(ctx, "alice", "", "doc", "made-up"); !errors.Is(err, ErrNotHolder) {
+	if _, err := d.Unlock(ctx, "alice", "", "doc", fsm.HashToken("made-up")); !errors.Is(err, ErrNotHolder) {
 		t.Fatalf("unlock with another token: %v", err)
 	}
-	if _, err := d.Unlock(ctx, "alice", "", "doc", g.Token); err != nil {
+	if _, err := d.Unlock(ctx, "alice", "", "doc", fsm.HashToken("token-1")); err != nil {
 		t.Fatal(err)
 	}
-	g2, err := d.Lock(ctx, "alice", "", "doc", time.Second)
+	g2, err := d.Lock(ctx, "alice", "", "doc", fsm.HashToken("token-3"), time.Second)
 	if err != nil || g2.Fence <= g.Fence {
 		t.Fatalf("relock: fence %d after %d, %v", g2.Fence, g.Fence, err)
 	}
@@ -233,7 +233,7 @@ func TestSharingAndExistenceThatDoesNotLeak(t *testing.T) {
 	if _, err := d.Open(ctx, "bob", "alice", "s"); err != nil {
 		t.Fatalf("shared read: %v", err)
 	}
-	if _, err := d.Lock(ctx, "bob", "alice", "s", time.Second); !errors.Is(err, fsm.ErrNotOwner) {
+	if _, err := d.Lock(ctx, "bob", "alice", "s", fsm.HashToken("token-b"), time.Second); !errors.Is(err, fsm.ErrNotOwner) {
 		t.Fatalf("read-only share locks: %v", err)
 	}
 	if _, err := d.Share(ctx, "alice", "s", "nobody", "read"); !errors.Is(err, fsm.ErrUserNotFound) {
@@ -312,7 +312,7 @@ func TestAnUpdateFencedOffAtTheStorageIsLockNotHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := d.Lock(ctx, "alice", "", "f", 30*time.Second)
+	g, err := d.Lock(ctx, "alice", "", "f", fsm.HashToken("token-f"), 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestAnUpdateFencedOffAtTheStorageIsLockNotHeld(t *testing.T) {
 		fc.fences[s+":1/"+w.File.ID] = g.Fence + 1
 	}
 	fc.mu.Unlock()
-	if _, err := d.Update(ctx, "alice", "", "f", g.Token, bytes.NewReader([]byte("two")), 3); !errors.Is(err, fsm.ErrLockNotHeld) {
+	if _, err := d.Update(ctx, "alice", "", "f", fsm.HashToken("token-f"), bytes.NewReader([]byte("two")), 3); !errors.Is(err, fsm.ErrLockNotHeld) {
 		t.Fatalf("fenced-off update: %v", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +38,7 @@ func newFakeCluster(t *testing.T, servers ...string) *fakeCluster {
 		}
 	}
 	for _, u := range []string{"alice", "bob"} {
-		sum := HashToken(u)
+		sum := fsm.HashToken(u)
 		if _, err := c.Propose(context.Background(), fsm.ACLCreateUserRequestType, &acl.CreateUserRequest{Name: u, Roles: []string{acl.RoleServicesRead}, TokenHash: sum}); err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +102,6 @@ type fakeCopies struct {
 	fences    map[string]uint64 // addr/file -> highest fence
 	down      map[string]bool
 	failAfter map[string]int64
-	gets      []string
 }
 
 func newFakeCopies() *fakeCopies {
@@ -148,7 +146,6 @@ func (f *fakeCopies) Put(ctx context.Context, addr, file string, version, fence 
 func (f *fakeCopies) Get(ctx context.Context, addr, file string, version uint64, offset int64) (io.ReadCloser, CopyInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.gets = append(f.gets, addr)
 	if f.down[addr] {
 		return nil, CopyInfo{}, errDown
 	}
@@ -190,5 +187,3 @@ func (f *fakeCopies) has(addr, file string, version uint64) bool {
 	_, ok := f.data[key(addr, file, version)]
 	return ok
 }
-
-var _ = http.StatusOK

@@ -2,8 +2,6 @@ package directory
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -15,10 +13,10 @@ import (
 	"github.com/custodes/custodes/fsm/shares"
 )
 
-// Grant is a lock given: the token (shown once; the index keeps its
-// hash), the fence that grows with every grant of the file, the expiry.
+// Grant is a lock given: the fence that grows with every grant of the
+// file, and the expiry. The token is the caller's: it drew it and passed
+// its hash, which is all the index keeps.
 type Grant struct {
-	Token   string    `json:"token"`
 	Fence   uint64    `json:"fence"`
 	Expires time.Time `json:"expires"`
 	File    string    `json:"file"`
@@ -43,8 +41,9 @@ const (
 	MaxLockTTL = 5 * time.Minute
 )
 
-// Lock takes the lock of a file the user may write, for ttl.
-func (d *Directory) Lock(ctx context.Context, user, owner, name string, ttl time.Duration) (Grant, error) {
+// Lock takes the lock of a file the user may write, for ttl, for the
+// token whose hash (fsm.HashToken) is tokenHash.
+func (d *Directory) Lock(ctx context.Context, user, owner, name, tokenHash string, ttl time.Duration) (Grant, error) {
 	if ttl < MinLockTTL || ttl > MaxLockTTL {
 		return Grant{}, fmt.Errorf("%w: ttl %s: use 1s to 5m", fsm.ErrInvalid, ttl)
 	}
@@ -52,11 +51,7 @@ func (d *Directory) Lock(ctx context.Context, user, owner, name string, ttl time
 	if err != nil {
 		return Grant{}, err
 	}
-	token, err := newToken()
-	if err != nil {
-		return Grant{}, err
-	}
-	req := &locks.LockRequest{File: f.ID, Holder: user, TokenHash: HashToken(token), TTL: ttl.Milliseconds()}
+	req := &locks.LockRequest{File: f.ID, Holder: user, TokenHash: tokenHash, TTL: ttl.Milliseconds()}
 	a, err := d.cluster.Propose(ctx, fsm.DFSLockRequestType, req)
 	if err != nil {
 		return Grant{}, err
@@ -65,16 +60,17 @@ func (d *Directory) Lock(ctx context.Context, user, owner, name string, ttl time
 	if !res.Granted {
 		return Grant{}, &LockedError{Holder: res.Lock.Holder, Expires: res.Lock.Expires}
 	}
-	return Grant{Token: token, Fence: res.Lock.Fence, Expires: res.Lock.Expires, File: f.ID, Index: a.Index}, nil
+	return Grant{Fence: res.Lock.Fence, Expires: res.Lock.Expires, File: f.ID, Index: a.Index}, nil
 }
 
-// Unlock gives the lock back.
-func (d *Directory) Unlock(ctx context.Context, user, owner, name, token string) (uint64, error) {
+// Unlock gives the lock back; tokenHash is the hash of the token that
+// holds it.
+func (d *Directory) Unlock(ctx context.Context, user, owner, name, tokenHash string) (uint64, error) {
 	f, _, err := d.resolve(ctx, user, owner, name, true)
 	if err != nil {
 		return 0, err
 	}
-	a, err := d.cluster.Propose(ctx, fsm.DFSUnlockRequestType, &locks.UnlockRequest{File: f.ID, TokenHash: HashToken(token)})
+	a, err := d.cluster.Propose(ctx, fsm.DFSUnlockRequestType, &locks.UnlockRequest{File: f.ID, TokenHash: tokenHash})
 	if errors.Is(err, fsm.ErrLockNotHeld) {
 		return 0, fmt.Errorf("%w: %q", ErrNotHolder, name)
 	}
@@ -161,15 +157,6 @@ func (d *Directory) Overview() Overview {
 		o.Servers = append(o.Servers, ServerView{ID: s.ID, Address: s.Address, State: s.State, Gossip: g, Ring: s.Ring, Files: int64(s.Files), Bytes: s.Bytes})
 	}
 	return o
-}
-
-// newToken draws a lock token: 32 bytes of crypto/rand, base64url.
-func newToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // Drain starts decommissioning a file server: it is marked draining, the

@@ -208,7 +208,7 @@ type AccessAnswer struct {
 
 // Access answers the lock service's check: does token hold file's lock
 // now? Only a valid token says who holds it.
-func (d *Directory) Access(ctx context.Context, fileID, token string) (AccessAnswer, error) {
+func (d *Directory) Access(ctx context.Context, fileID, tokenHash string) (AccessAnswer, error) {
 	if _, err := d.cluster.ConsistentRead(ctx); err != nil {
 		return AccessAnswer{}, err
 	}
@@ -216,7 +216,7 @@ func (d *Directory) Access(ctx context.Context, fileID, token string) (AccessAns
 	// that exist from ids that do not.
 	a := AccessAnswer{File: fileID}
 	l, ok := d.cluster.FSM().Lock(fileID)
-	if ok && token != "" && l.TokenHash == HashToken(token) && time.Now().Before(l.Expires) {
+	if ok && tokenHash != "" && l.TokenHash == tokenHash && time.Now().Before(l.Expires) {
 		exp := l.Expires
 		a.Valid, a.Holder, a.Fence, a.Expires = true, l.Holder, l.Fence, &exp
 	}

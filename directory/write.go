@@ -59,7 +59,7 @@ func (d *Directory) Write(ctx context.Context, user, name string, body io.Reader
 // by the lock's fence, and becomes current when the index commits it
 // (the leader checks the lock again then). The old version's bytes are
 // removed after OldVersionGrace.
-func (d *Directory) Update(ctx context.Context, user, owner, name, token string, body io.Reader, declared int64) (Written, error) {
+func (d *Directory) Update(ctx context.Context, user, owner, name, tokenHash string, body io.Reader, declared int64) (Written, error) {
 	if declared > d.cfg.MaxFileSize {
 		return Written{}, d.tooLarge()
 	}
@@ -67,9 +67,9 @@ func (d *Directory) Update(ctx context.Context, user, owner, name, token string,
 	if err != nil {
 		return Written{}, err
 	}
-	hash := HashToken(token)
+	hash := tokenHash
 	l, ok := d.cluster.FSM().Lock(f.ID)
-	if token == "" || !ok || l.TokenHash != hash || !time.Now().Before(l.Expires) {
+	if hash == "" || !ok || l.TokenHash != hash || !time.Now().Before(l.Expires) {
 		return Written{}, fmt.Errorf("%w: the X-Lock-Token does not hold the lock on %q now (lock it with POST /lock)", fsm.ErrLockNotHeld, name)
 	}
 	targets := d.replicasOf(f.Replicas, true)
@@ -99,12 +99,6 @@ func (d *Directory) Update(ctx context.Context, user, owner, name, token string,
 
 func (d *Directory) tooLarge() error {
 	return fmt.Errorf("%w: the limit is %d bytes (--max-file-size)", ErrTooLarge, d.cfg.MaxFileSize)
-}
-
-// HashToken is what the index keeps of a lock token: its hex SHA-256.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 func ids(rs []Replica) []string {
