@@ -46,6 +46,9 @@ var (
 	ErrLockNotHeld = locks.ErrLockNotHeld
 	// ErrServerNotFound: no file server has that id.
 	ErrServerNotFound = fileservers.ErrServerNotFound
+	// ErrServerChanged: a conditional state change found the server
+	// changed since (it registered again).
+	ErrServerChanged = fileservers.ErrServerChanged
 	// ErrShareWithOwner: a file cannot be shared with its owner.
 	ErrShareWithOwner = shares.ErrShareWithOwner
 )
@@ -71,6 +74,7 @@ var businessErrors = []struct {
 	{"not_owner", ErrNotOwner},
 	{"server_not_found", ErrServerNotFound},
 	{"share_with_owner", ErrShareWithOwner},
+	{"server_changed", ErrServerChanged},
 }
 
 // ErrorName names a business error for the wire, or "" when err is none.

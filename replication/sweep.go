@@ -136,9 +136,6 @@ type Sweeper struct {
 	// gossip view that disagrees with the probe does not make a sweep
 	// every Prompt.
 	answered map[string]time.Time
-	// revived holds when a server the index holds dead, and gossip alive,
-	// was last probed to be marked alive again (revive).
-	revived map[string]time.Time
 }
 
 // opStatus is the leader operation that answers the sweep's status.
@@ -152,7 +149,7 @@ func New(c Cluster, fs FileServers, cfg Config) (*Sweeper, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sweeper{c: c, fs: fs, cfg: cfg, log: cfg.Logger, inFlight: map[string]int{}, kick: make(chan struct{}, 1), answered: map[string]time.Time{}, revived: map[string]time.Time{}}
+	s := &Sweeper{c: c, fs: fs, cfg: cfg, log: cfg.Logger, inFlight: map[string]int{}, kick: make(chan struct{}, 1), answered: map[string]time.Time{}}
 	c.OnLeadership(s.lead)
 	c.HandleLeaderOp(opStatus, func(ctx context.Context, arg []byte) ([]byte, error) { return jsonOf(s.localStatus()) })
 	return s, nil
@@ -239,9 +236,6 @@ func (s *Sweeper) suspects() bool {
 		if srv.State == fileservers.StateAlive && g[srv.ID] != gossip.StateAlive && time.Since(s.answered[srv.ID]) > s.cfg.Interval {
 			return true
 		}
-		if srv.State == fileservers.StateDead && g[srv.ID] == gossip.StateAlive && time.Since(s.revived[srv.ID]) > s.cfg.Interval {
-			return true
-		}
 	}
 	return false
 }
@@ -309,45 +303,22 @@ func (s *Sweeper) detect(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		// Only as it was before the probe: a server restarted since
+		// registered again (a new ModifyIndex) and is not dead.
 		s.log.Warn("file server confirmed dead", "server", srv.ID, "probe", err)
-		s.setState(ctx, srv.ID, fileservers.StateDead)
-	}
-	s.revive(ctx, g)
-}
-
-// revive marks alive again a server the index holds dead while gossip
-// reports it alive and it answers a direct probe. Its registration can
-// race the dead commit: a server restarted between the failed probe and
-// the commit registers (alive), then the commit lands (dead), and it
-// would stay dead in the index, with files whose only copy it holds
-// never copied again. Tried at most once an Interval per server.
-func (s *Sweeper) revive(ctx context.Context, g map[string]string) {
-	for _, srv := range s.c.FSM().Servers() {
-		if srv.State != fileservers.StateDead || g[srv.ID] != gossip.StateAlive {
-			continue
-		}
-		s.mu.Lock()
-		recent := time.Since(s.revived[srv.ID]) <= s.cfg.Interval
-		if !recent {
-			s.revived[srv.ID] = time.Now()
-		}
-		s.mu.Unlock()
-		if recent {
-			continue
-		}
-		pctx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout)
-		err := s.fs.Alive(pctx, srv.Address)
-		cancel()
-		if err != nil {
-			continue
-		}
-		s.log.Warn("file server the index holds dead answers: alive again", "server", srv.ID)
-		s.setState(ctx, srv.ID, fileservers.StateAlive)
+		s.setState(ctx, srv.ID, fileservers.StateDead, srv.ModifyIndex)
 	}
 }
 
-func (s *Sweeper) setState(ctx context.Context, id, state string) {
-	if _, err := s.c.Propose(ctx, fsm.DFSSetServerStateRequestType, &fileservers.SetStateRequest{ID: id, State: state}); err != nil {
+// setState proposes a server's state; ifIndex, when not 0, makes it
+// conditional on the server's ModifyIndex (fileservers.SetStateRequest).
+func (s *Sweeper) setState(ctx context.Context, id, state string, ifIndex uint64) {
+	_, err := s.c.Propose(ctx, fsm.DFSSetServerStateRequestType, &fileservers.SetStateRequest{ID: id, State: state, IfIndex: ifIndex})
+	if errors.Is(err, fsm.ErrServerChanged) {
+		s.log.Info("a file server changed before its state was recorded; looked at again next sweep", "server", id, "state", state)
+		return
+	}
+	if err != nil {
 		s.log.Warn("could not record a file server's state", "server", id, "state", state, "error", err)
 	}
 }
@@ -357,7 +328,7 @@ func (s *Sweeper) finishDrains(ctx context.Context) {
 	f := s.c.FSM()
 	for _, srv := range f.Servers() {
 		if srv.State == fileservers.StateDraining && srv.Files == 0 {
-			s.setState(ctx, srv.ID, fileservers.StateLeft)
+			s.setState(ctx, srv.ID, fileservers.StateLeft, srv.ModifyIndex)
 		}
 	}
 }

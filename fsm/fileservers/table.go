@@ -30,8 +30,12 @@ func (t *Table) Clone() *Table {
 
 // CheckSetState fails for an unknown server.
 func (t *Table) CheckSetState(r *SetStateRequest) error {
-	if _, ok := t.servers[r.ID]; !ok {
+	s, ok := t.servers[r.ID]
+	if !ok {
 		return ErrServerNotFound
+	}
+	if r.IfIndex != 0 && s.ModifyIndex != r.IfIndex {
+		return ErrServerChanged
 	}
 	return nil
 }

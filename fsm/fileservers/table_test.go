@@ -176,3 +176,27 @@ func TestDraining(t *testing.T) {
 		t.Fatalf("restored %+v", s)
 	}
 }
+
+func TestSetStateIfIndexIsACompareAndSet(t *testing.T) {
+	tb := New()
+	if _, err := tb.Register(5, &RegisterRequest{ID: "fs1", Address: "127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	// The leader read the server at index 5 and its probe failed; the
+	// server restarted and registered again (index 7) before the commit.
+	if _, err := tb.Register(7, &RegisterRequest{ID: "fs1", Address: "127.0.0.1:2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.SetState(8, &SetStateRequest{ID: "fs1", State: StateDead, IfIndex: 5}); !errors.Is(err, ErrServerChanged) {
+		t.Fatalf("dead against a stale view: %v", err)
+	}
+	if s, _ := tb.Get("fs1"); s.State != StateAlive || s.ModifyIndex != 7 {
+		t.Fatalf("after a refused change: %+v", s)
+	}
+	if _, err := tb.SetState(9, &SetStateRequest{ID: "fs1", State: StateDead, IfIndex: 7}); err != nil {
+		t.Fatalf("dead against the latest view: %v", err)
+	}
+	if _, err := tb.SetState(10, &SetStateRequest{ID: "fs1", State: StateAlive}); err != nil {
+		t.Fatalf("unconditional: %v", err)
+	}
+}

@@ -24,6 +24,11 @@ var KnownStates = []string{StateAlive, StateDraining, StateDead, StateLeft}
 // entry still applied on every replica; fsm lists it with its wire name.
 var ErrServerNotFound = errors.New("file server not found")
 
+// ErrServerChanged: a state change made against a view of the server
+// (SetStateRequest.IfIndex) that is no longer its latest: it registered
+// again, say, after the leader's probe failed and before the dead commit.
+var ErrServerChanged = errors.New("the file server changed since it was looked at")
+
 // Server is one file server. Stored servers are changed in place (their
 // counts move with every file), so Clone copies them and readers get
 // copies.
@@ -70,4 +75,8 @@ type RegisterRequest struct {
 type SetStateRequest struct {
 	ID    string `json:"id"`
 	State string `json:"state"`
+	// IfIndex, when set, applies the change only if the server's
+	// ModifyIndex is still this one (compare and set): the leader marks a
+	// server dead only as it saw it before the failed probe.
+	IfIndex uint64 `json:"if_index,omitempty"`
 }
