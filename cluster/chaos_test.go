@@ -87,9 +87,19 @@ func TestChaosLeaderKilledWhileWriting(t *testing.T) {
 	if err := c.WaitForIndex(target, 10*time.Second); err != nil {
 		t.Fatal("agents did not converge:", err)
 	}
-	indexes := map[uint64]bool{}
+	// The leader may still commit after target (reconciliation promotes
+	// the restarted agent: a configuration entry the FSM applies too), so
+	// agreement is waited for rather than read once.
+	applied := func() map[uint64]bool {
+		out := map[uint64]bool{}
+		for _, a := range c.Agents {
+			out[a.Node().FSM().AppliedIndex()] = true
+		}
+		return out
+	}
+	waitFor(t, "every agent at the same applied index", 10*time.Second, func() bool { return len(applied()) == 1 })
+	indexes := applied()
 	for i, a := range c.Agents {
-		indexes[a.Node().FSM().AppliedIndex()] = true
 		for _, name := range acked {
 			if list, _, _ := a.Node().FSM().Service(name, ""); len(list) != 1 {
 				t.Fatalf("agent %d lost acknowledged registration %s", i, name)
