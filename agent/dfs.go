@@ -38,6 +38,9 @@ func newDirectory(node directory.Cluster, cfg Config) (*directory.Directory, *fi
 	}
 	client := &fileserver.Client{HTTP: &http.Client{Transport: tr}, Signer: keyring.NewSigner(cfg.Cluster.Keys), Scheme: scheme, SkipReadHash: true}
 	dcfg := cfg.Directory
+	if g := cfg.Replication.OrphanGrace / 2; g > 0 && g < dcfg.CommitWithin {
+		dcfg.CommitWithin = g
+	}
 	if dcfg.Logger == nil {
 		dcfg.Logger = cfg.Cluster.Logger
 	}

@@ -63,7 +63,7 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, directory.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, directory.ErrNoFileServer), errors.Is(err, directory.ErrNoLiveCopy), errors.Is(err, directory.ErrStoreFailed):
+	case errors.Is(err, directory.ErrNoFileServer), errors.Is(err, directory.ErrNoLiveCopy), errors.Is(err, directory.ErrStoreFailed), errors.Is(err, directory.ErrTooSlow):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge

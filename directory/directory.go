@@ -62,12 +62,18 @@ type Config struct {
 	// CopyTimeout bounds one call to a file server that moves no bytes
 	// (delete); transfers are bounded by their client's request.
 	CopyTimeout time.Duration
-	Logger      *slog.Logger
+	// CommitWithin bounds the time from a write's first byte stored to
+	// its commit being proposed. The leader's sweep removes copies the
+	// index does not name once they are older than --orphan-grace, so a
+	// write slower than that could commit copies already reclaimed; the
+	// agent sets this to half the orphan grace.
+	CommitWithin time.Duration
+	Logger       *slog.Logger
 }
 
 // DefaultConfig returns the defaults: two copies, 1 GiB files.
 func DefaultConfig() Config {
-	return Config{Replicas: 2, MaxFileSize: 1 << 30, OldVersionGrace: 5 * time.Second, PendingTTL: time.Minute, CopyTimeout: 10 * time.Second}
+	return Config{Replicas: 2, MaxFileSize: 1 << 30, OldVersionGrace: 5 * time.Second, PendingTTL: time.Minute, CopyTimeout: 10 * time.Second, CommitWithin: 30 * time.Minute}
 }
 
 // Validate checks the configuration.
@@ -77,7 +83,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("replicas %d: use 1 to 16", c.Replicas)
 	case c.MaxFileSize < 1:
 		return fmt.Errorf("max-file-size %d: must be positive", c.MaxFileSize)
-	case c.OldVersionGrace < 0, c.PendingTTL <= 0, c.CopyTimeout <= 0:
+	case c.OldVersionGrace < 0, c.PendingTTL <= 0, c.CopyTimeout <= 0, c.CommitWithin <= 0:
 		return errors.New("directory: grace, pending and copy timeouts must be positive")
 	}
 	return nil
@@ -100,6 +106,9 @@ var (
 	ErrStoreFailed = errors.New("the file servers did not store the file")
 	// ErrNotDrainable: a dead server cannot be drained (409).
 	ErrNotDrainable = errors.New("the file server cannot be drained")
+	// ErrTooSlow: a write took longer than CommitWithin to store (503;
+	// nothing committed).
+	ErrTooSlow = errors.New("the write took too long to store")
 	// ErrFenced is what Copies.Put returns when the server has seen a
 	// higher lock fence for the file: a later holder of the lock wrote.
 	ErrFenced = errors.New("a later lock holder's fence was seen")

@@ -40,15 +40,26 @@ func (d *Directory) Write(ctx context.Context, user, name string, body io.Reader
 	if err != nil {
 		return Written{}, err
 	}
+	began := time.Now()
 	stored, size, sum, err := d.store(ctx, p.File, 1, 0, p.Replicas, body)
 	if err != nil {
+		return Written{}, err
+	}
+	if err := d.inTime(began); err != nil {
+		d.later(0, func(ctx context.Context) { d.deleteCopies(ctx, p.File, 0, stored) })
 		return Written{}, err
 	}
 	req := &files.CreateRequest{ID: p.File, Owner: user, Name: name, Size: size, SHA256: sum, Replicas: ids(stored), Want: d.cfg.Replicas}
 	a, err := d.cluster.Propose(ctx, fsm.DFSCreateFileRequestType, req)
 	if err != nil {
-		// The id is this write's alone, so its copies can go at once.
-		d.later(0, func(ctx context.Context) { d.deleteCopies(ctx, p.File, 0, stored) })
+		// The id is this write's alone, so its copies can go at once, but
+		// only when the create certainly did not commit (the state refused
+		// it). An unknown outcome (leadership lost while committing) may
+		// have committed: its copies stay, and if the index does not name
+		// them the sweep reclaims them after --orphan-grace.
+		if fsm.ErrorName(err) != "" || errors.Is(err, fsm.ErrInvalid) {
+			d.later(0, func(ctx context.Context) { d.deleteCopies(ctx, p.File, 0, stored) })
+		}
 		return Written{By: a.By}, err
 	}
 	return Written{File: a.Resp.(*files.Result).File, Index: a.Index, By: a.By}, nil
@@ -76,8 +87,12 @@ func (d *Directory) Update(ctx context.Context, user, owner, name, tokenHash str
 	if len(targets) == 0 {
 		return Written{}, ErrNoFileServer
 	}
+	began := time.Now()
 	stored, size, sum, err := d.store(ctx, f.ID, f.Version+1, l.Fence, targets, body)
 	if err != nil {
+		return Written{}, err
+	}
+	if err := d.inTime(began); err != nil {
 		return Written{}, err
 	}
 	req := &files.UpdateRequest{ID: f.ID, Version: f.Version + 1, Size: size, SHA256: sum, Replicas: ids(stored), TokenHash: hash, Fence: l.Fence}
@@ -95,6 +110,15 @@ func (d *Directory) Update(ctx context.Context, user, owner, name, tokenHash str
 		d.later(d.cfg.OldVersionGrace, func(ctx context.Context) { d.deleteCopies(ctx, old.ID, old.Version, reps) })
 	}
 	return Written{File: res.File, Index: a.Index, By: a.By}, nil
+}
+
+// inTime fails a write whose bytes took longer than CommitWithin to
+// store: its first copies may be reclaimed as orphans before it commits.
+func (d *Directory) inTime(began time.Time) error {
+	if took := time.Since(began); took > d.cfg.CommitWithin {
+		return fmt.Errorf("%w: %s to store, more than the %s a write may take before it commits (half of --orphan-grace)", ErrTooSlow, took.Round(time.Millisecond), d.cfg.CommitWithin)
+	}
+	return nil
 }
 
 func (d *Directory) tooLarge() error {
