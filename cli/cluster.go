@@ -57,20 +57,24 @@ func membersRows(ms []memberView) [][]string {
 }
 
 type raftView struct {
-	NodeID string `json:"node_id"`
-	State  string `json:"state"`
-	Leader *struct {
-		ID   string `json:"id"`
-		HTTP string `json:"http"`
-	} `json:"leader"`
-	Term        uint64 `json:"term"`
-	LastIndex   uint64 `json:"last_index"`
-	CommitIndex uint64 `json:"commit_index"`
-	Servers     []struct {
-		ID       string `json:"id"`
-		Address  string `json:"address"`
-		Suffrage string `json:"suffrage"`
-	} `json:"servers"`
+	NodeID      string       `json:"node_id"`
+	State       string       `json:"state"`
+	Leader      *raftLeader  `json:"leader"`
+	Term        uint64       `json:"term"`
+	LastIndex   uint64       `json:"last_index"`
+	CommitIndex uint64       `json:"commit_index"`
+	Servers     []raftServer `json:"servers"`
+}
+
+type raftLeader struct {
+	ID   string `json:"id"`
+	HTTP string `json:"http"`
+}
+
+type raftServer struct {
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	Suffrage string `json:"suffrage"`
 }
 
 type serverHealth struct {

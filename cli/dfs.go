@@ -11,22 +11,14 @@ import (
 // dfsView is /admin/dfs: the index's view of the file servers and the
 // leader's replication sweep.
 type dfsView struct {
-	Servers []struct {
-		ID      string `json:"id"`
-		Address string `json:"address"`
-		State   string `json:"state"`
-		Gossip  string `json:"gossip"`
-		Ring    uint64 `json:"ring"`
-		Files   int64  `json:"files"`
-		Bytes   int64  `json:"bytes"`
-	} `json:"servers"`
-	Files           int64 `json:"files"`
-	Bytes           int64 `json:"bytes"`
-	UnderReplicated int64 `json:"under_replicated"`
-	Queue           int64 `json:"replication_queue"`
-	Lost            int64 `json:"lost"`
-	Replicas        int   `json:"replicas"`
-	InFlight        int   `json:"in_flight"`
+	Servers         []dfsServer `json:"servers"`
+	Files           int64       `json:"files"`
+	Bytes           int64       `json:"bytes"`
+	UnderReplicated int64       `json:"under_replicated"`
+	Queue           int64       `json:"replication_queue"`
+	Lost            int64       `json:"lost"`
+	Replicas        int         `json:"replicas"`
+	InFlight        int         `json:"in_flight"`
 	LastSweep       *struct {
 		At     time.Time `json:"at"`
 		Copied int       `json:"copied"`
@@ -37,6 +29,16 @@ type dfsView struct {
 	Copied     uint64 `json:"copied"`
 	Failed     uint64 `json:"failed"`
 	SweepError string `json:"sweep_error"`
+}
+
+type dfsServer struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	State   string `json:"state"`
+	Gossip  string `json:"gossip"`
+	Ring    uint64 `json:"ring"`
+	Files   int64  `json:"files"`
+	Bytes   int64  `json:"bytes"`
 }
 
 func runDFS(inv *invocation, args []string) error {
