@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,9 +146,53 @@ type request struct {
 	ok []int
 }
 
+// readRetryFor is how long a read refused with 503 or 429 (an election
+// under way, a limit) is tried again, as its Retry-After says. Writes are
+// never tried again here: the agent has already waited for a leader as
+// long as --leader-wait allows, and a write's 503 may have been applied.
+const readRetryFor = 5 * time.Second
+
 // do sends r and returns the response of a 2xx (or r.ok) answer, whose
-// body the caller closes; any other answer is an *apiError.
+// body the caller closes; any other answer is an *apiError. A GET refused
+// with 503 or 429 is tried again for up to readRetryFor.
 func (c *client) do(ctx context.Context, r request) (*http.Response, error) {
+	deadline := time.Now().Add(readRetryFor)
+	for {
+		resp, err := c.once(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode/100 == 2 || slices.Contains(r.ok, resp.StatusCode) {
+			return resp, nil
+		}
+		wait, again := retryAfter(resp), r.method == http.MethodGet &&
+			(resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests)
+		if !again || time.Now().Add(wait).After(deadline) {
+			defer resp.Body.Close()
+			return nil, errorOf(resp)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retryAfter is an answer's Retry-After in seconds, 1 s when absent, at
+// most 2 s (a CLI user is waiting).
+func retryAfter(resp *http.Response) time.Duration {
+	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || secs < 1 {
+		return time.Second
+	}
+	return min(time.Duration(secs)*time.Second, 2*time.Second)
+}
+
+// once sends r once.
+func (c *client) once(ctx context.Context, r request) (*http.Response, error) {
 	u := c.base + (&url.URL{Path: r.path}).EscapedPath()
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
@@ -187,16 +233,7 @@ func (c *client) do(ctx context.Context, r request) (*http.Response, error) {
 	if err != nil {
 		return nil, callError(err)
 	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	for _, s := range r.ok {
-		if resp.StatusCode == s {
-			return resp, nil
-		}
-	}
-	defer resp.Body.Close()
-	return nil, errorOf(resp)
+	return resp, nil
 }
 
 // callError words a failed call without Go's "Get \"http://...\":" prefix

@@ -372,3 +372,29 @@ func TestProgressLine(t *testing.T) {
 		t.Fatalf("unknown total: %q", got)
 	}
 }
+
+func TestReadsAreTriedAgainThroughAnElection(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.Method]++
+		n := calls[r.Method]
+		mu.Unlock()
+		if n == 1 || r.Method != http.MethodGet {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":"no cluster leader"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"members":[]}`)
+	}))
+	defer srv.Close()
+	if code, _, stderr := run(t, srv, nil, "members"); code != ExitOK || calls["GET"] != 2 {
+		t.Fatalf("a read after one 503: exit %d (%q), %d calls", code, stderr, calls["GET"])
+	}
+	code, _, stderr := run(t, srv, nil, "deregister", "x")
+	if code != ExitError || calls["DELETE"] != 1 || !strings.Contains(stderr, "custodes: 503 no cluster leader") {
+		t.Fatalf("a write's 503: exit %d (%q), %d calls; want one call, exit 1", code, stderr, calls["DELETE"])
+	}
+}
