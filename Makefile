@@ -45,9 +45,12 @@ test-deps:
 	  echo "installing iproute2 and nftables for the partition tests"; \
 	  apt-get update -qq >/dev/null && apt-get install -y -qq iproute2 nftables >/dev/null; \
 	fi
+	@# Without recommends: Debian's vagrant recommends vagrant-libvirt's whole
+	@# stack (qemu, a kernel: 900+ packages, 12 minutes); the plugin alone is
+	@# ruby, and gives validate a provider whose section it checks.
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v vagrant >/dev/null; then \
 	  echo "installing vagrant for the vagrant validate test"; \
-	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq vagrant >/dev/null; } || \
+	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends vagrant vagrant-libvirt >/dev/null; } || \
 	    echo "could not install vagrant: the vagrant validate test will skip"; \
 	fi
 
