@@ -69,6 +69,8 @@ var routePermissions = map[string]Permission{
 	"GET /metrics":                 PermAnyToken,
 	"POST /admin/raft/remove-peer": PermAdmin,
 	"POST /admin/leave":            PermAdmin,
+	"GET /admin/snapshot":          PermAdmin,
+	"PUT /admin/snapshot":          PermAdmin,
 	"GET /acl/whoami":              PermToken,
 	"GET /acl/users":               PermManagement,
 	"POST /acl/users":              PermManagement,
@@ -223,9 +225,14 @@ type authz struct {
 
 func newAuthz(cfg ACLConfig, keys [][]byte, routes func() map[string]bool) *authz {
 	return &authz{
-		deny:     cfg.Default == ACLDeny,
-		verifier: keyring.NewVerifier(keys, keyring.VerifierConfig{MaxBody: MaxBodyBytes}),
-		routes:   routes,
+		deny: cfg.Default == ACLDeny,
+		verifier: keyring.NewVerifier(keys, keyring.VerifierConfig{MaxBody: MaxBodyBytes,
+			// An archive to restore is too large to hash first; it is
+			// checked whole before anything changes.
+			Streamed: func(r *http.Request) bool {
+				return r.Method == http.MethodPut && r.URL.Path == "/admin/snapshot"
+			}}),
+		routes: routes,
 	}
 }
 

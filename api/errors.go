@@ -65,13 +65,13 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, directory.ErrNoFileServer), errors.Is(err, directory.ErrNoLiveCopy), errors.Is(err, directory.ErrStoreFailed), errors.Is(err, directory.ErrTooSlow):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, ErrTooLarge), errors.Is(err, cluster.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrMediaType):
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, ErrCrossOrigin), errors.Is(err, ErrForbidden), errors.Is(err, fsm.ErrAlreadyBootstrapped):
 		return http.StatusForbidden
-	case errors.Is(err, ErrUnauthorized):
+	case errors.Is(err, ErrUnauthorized), errors.Is(err, cluster.ErrUnauthenticated):
 		return http.StatusUnauthorized
 	case errors.Is(err, fsm.ErrUserExists), errors.Is(err, fsm.ErrTokenInUse), errors.Is(err, fsm.ErrLastManagement):
 		return http.StatusConflict

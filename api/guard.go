@@ -67,7 +67,10 @@ func guardInput(next echo.HandlerFunc) echo.HandlerFunc {
 // --data-binary says urlencoded, -T nothing). They need a user's token,
 // which a page on another site cannot make a browser send, and the
 // cross-origin check still runs.
-var byteRoutes = map[string]bool{"/write": true, "/update": true}
+var byteRoutes = map[string]bool{"/write": true, "/update": true, "/admin/snapshot": true}
+
+// (/admin/snapshot takes an archive: a management token, or before ACLs
+// the cluster key where there is one.)
 
 // safeMethod reports the methods that change nothing (the same set
 // http.CrossOriginProtection lets through).

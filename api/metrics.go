@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/replication"
 	"github.com/labstack/echo/v4"
@@ -21,6 +22,7 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	raft     *raftMetrics
 }
 
 // LocalSweepStatus is what the metrics read of the replication sweep: its
@@ -32,7 +34,7 @@ type LocalSweepStatus interface {
 
 // newMetrics builds the agent's registry: HTTP, Raft, gossip, checks, the
 // file system, the sweep and the Go runtime and process.
-func newMetrics(c Cluster, r Replication) *metrics {
+func newMetrics(c Cluster, h Health, r Replication) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -49,8 +51,18 @@ func newMetrics(c Cluster, r Replication) *metrics {
 	if l, ok := r.(LocalSweepStatus); ok {
 		sweep = l
 	}
+	m.raft = newRaftMetrics()
+	if o, ok := c.(interface{ SetObserver(cluster.Observer) }); ok {
+		o.SetObserver(m.raft)
+	}
+	var checks CheckTransitions
+	if t, ok := h.(CheckTransitions); ok {
+		checks = t
+	}
 	m.reg.MustRegister(
 		m.requests, m.latency,
+		m.raft.leaderChanges, m.raft.commit, m.raft.batch, m.raft.failures, m.raft.forwarded, m.raft.forwards,
+		newChecksCollector(checks),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newClusterCollector(c, sweep),
@@ -109,7 +121,7 @@ type clusterCollector struct {
 	members, checks                                                   *prometheus.Desc
 	dfsServers, dfsFiles, dfsBytes, dfsUnder, dfsLost, dfsQueue       *prometheus.Desc
 	serverBytes, serverFiles                                          *prometheus.Desc
-	copied, failed, sweeps, inFlight                                  *prometheus.Desc
+	copied, failed, sweeps, inFlight, sweepTook                       *prometheus.Desc
 }
 
 func newClusterCollector(c Cluster, sweep LocalSweepStatus) *clusterCollector {
@@ -140,6 +152,7 @@ func newClusterCollector(c Cluster, sweep LocalSweepStatus) *clusterCollector {
 		failed:      d("custodes_replication_copy_failures_total", "Copies the sweep failed since this agent became leader (leader only)."),
 		sweeps:      d("custodes_replication_sweeps_total", "Sweeps run since this agent became leader (leader only)."),
 		inFlight:    d("custodes_replication_in_flight", "Copies running now (leader only)."),
+		sweepTook:   d("custodes_replication_last_sweep_duration_seconds", "How long the latest sweep took (leader only)."),
 	}
 }
 
@@ -147,7 +160,7 @@ func newClusterCollector(c Cluster, sweep LocalSweepStatus) *clusterCollector {
 func (k *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{k.state, k.term, k.commit, k.applied, k.last, k.fsmApplied, k.snapshot, k.servers,
 		k.members, k.checks, k.dfsServers, k.dfsFiles, k.dfsBytes, k.dfsUnder, k.dfsLost, k.dfsQueue,
-		k.serverBytes, k.serverFiles, k.copied, k.failed, k.sweeps, k.inFlight} {
+		k.serverBytes, k.serverFiles, k.copied, k.failed, k.sweeps, k.inFlight, k.sweepTook} {
 		ch <- d
 	}
 }
@@ -209,6 +222,9 @@ func (k *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(k.failed, float64(sw.Failed))
 		counter(k.sweeps, float64(sw.Sweeps))
 		gauge(k.inFlight, float64(sw.InFlight))
+		if sw.LastSweep != nil {
+			gauge(k.sweepTook, float64(sw.LastSweep.TookMS)/1000)
+		}
 	}
 }
 

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/replication"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metricsCluster is enough of a Cluster for the collectors.
@@ -95,5 +98,45 @@ func TestMetricsRouteNotRawPath(t *testing.T) {
 	// Without a sweep: no sweep counts.
 	if strings.Contains(body, "custodes_replication_copies_total ") {
 		t.Fatalf("sweep counts without a sweep:\n%s", body)
+	}
+}
+
+// Every agent metric the Grafana dashboard in docs/ queries is one the
+// agent registers (file servers' own are left to their package).
+func TestGrafanaDashboardQueriesRegisteredMetrics(t *testing.T) {
+	raw, err := os.ReadFile("../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(metricsCluster{f: fsm.New(fsm.Config{})}, nil, nil, fakeSweep{}, Config{})
+	ch := make(chan *prometheus.Desc, 256)
+	go func() {
+		s.Registry().Describe(ch)
+		close(ch)
+	}()
+	known := map[string]bool{}
+	nameRE := regexp.MustCompile(`fqName: "([^"]+)"`)
+	for d := range ch {
+		if m := nameRE.FindStringSubmatch(d.String()); m != nil {
+			known[m[1]] = true
+		}
+	}
+	used := regexp.MustCompile(`custodes_[a-z_]+`).FindAllString(string(raw), -1)
+	if len(used) == 0 {
+		t.Fatal("the dashboard queries no custodes metric")
+	}
+	for _, name := range used {
+		if strings.HasPrefix(name, "custodes_fileserver_") || name == "custodes_agents" {
+			continue
+		}
+		base := name
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if b, ok := strings.CutSuffix(name, suffix); ok && known[b] {
+				base = b
+			}
+		}
+		if !known[base] {
+			t.Errorf("the dashboard queries %s, which the agent does not register", name)
+		}
 	}
 }

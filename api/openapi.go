@@ -70,6 +70,8 @@ var routeDocs = []routeDoc{
 	{key: "GET /admin/health", summary: "The cluster's health as the leader sees it", tag: "admin", resp: []resp{ok200, unauth401, unavail503}},
 	{key: "POST /admin/raft/remove-peer", summary: "Remove a peer from the Raft configuration", tag: "admin", body: ctJSON, resp: []resp{ok200, bad400, unauth401, forbid403}},
 	{key: "POST /admin/leave", summary: "Make this agent leave the cluster", tag: "admin", resp: []resp{ok200, unauth401, forbid403}},
+	{key: "GET /admin/snapshot", summary: "Save the whole replicated state (a gzip archive, at a linearizable read)", tag: "admin", resp: []resp{{200, "the archive (application/octet-stream); X-Custodes-Index is its index"}, unauth401, forbid403, unavail503}},
+	{key: "PUT /admin/snapshot", summary: "Restore the whole replicated state from an archive, through the leader", tag: "admin", body: ctOctets, resp: []resp{ok200, bad400, unauth401, forbid403, {413, "the archive is over the limit"}, unavail503}},
 
 	{key: "POST /acl/bootstrap", summary: "Create the first management token (once)", tag: "acl", resp: []resp{ok200, conf409}},
 	{key: "GET /acl/whoami", summary: "The token's user", tag: "acl", resp: []resp{ok200, unauth401}},

@@ -119,7 +119,7 @@ func New(c Cluster, h Health, d *directory.Directory, r Replication, cfg Config)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	s.metrics = newMetrics(c, r)
+	s.metrics = newMetrics(c, h, r)
 	e.Use(s.metrics.instrument, s.servedBy, s.writeDeadline, guardInput)
 	// Tokens, roles and the cluster key's proof on admin routes, by one
 	// table of routes (api/authz.go); then the write rate, per token.
@@ -147,6 +147,8 @@ func New(c Cluster, h Health, d *directory.Directory, r Replication, cfg Config)
 	// protocol.
 	e.POST("/admin/raft/remove-peer", s.removePeer)
 	e.POST("/admin/leave", s.leave)
+	e.GET("/admin/snapshot", s.adminSnapshotSave)
+	e.PUT("/admin/snapshot", s.adminSnapshotRestore)
 	s.aclRoutes(e)
 	s.dfsRoutes(e)
 	// The agents' own protocol: cluster owns both halves, and checks the

@@ -70,6 +70,9 @@ type Config struct {
 	// together in the next call. ForwardTimeout bounds one such call.
 	ForwardInFlight int
 	ForwardTimeout  time.Duration
+	// MaxSnapshotBytes bounds an operator's snapshot archive sent to be
+	// restored (spooled to DataDir first); 0 is DefaultMaxSnapshotBytes.
+	MaxSnapshotBytes int64
 
 	// FSM holds the limits the state machine's Validate applies to
 	// requests (the shortest check interval and deregister_after).
@@ -179,6 +182,11 @@ func (c *Config) Validate() error {
 	}
 	if c.ForwardInFlight < 1 || c.ForwardInFlight > 256 {
 		errs = append(errs, fmt.Errorf("forward-in-flight %d: use 1 to 256", c.ForwardInFlight))
+	}
+	if c.MaxSnapshotBytes == 0 {
+		c.MaxSnapshotBytes = DefaultMaxSnapshotBytes
+	} else if c.MaxSnapshotBytes < 0 {
+		errs = append(errs, errors.New("max snapshot bytes must not be negative"))
 	}
 	if c.ForwardTimeout <= 0 {
 		errs = append(errs, errors.New("forward timeout must be positive"))

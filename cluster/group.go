@@ -174,13 +174,17 @@ type raftSink struct {
 	raft    applier
 	timeout time.Duration
 	id      string
+	obs     *observer // nil in tests
 }
 
 func (s raftSink) send(cmds [][]byte) func() []applyResult {
+	start := time.Now()
 	if len(cmds) == 1 {
 		f := s.raft.Apply(cmds[0], s.timeout)
 		return func() []applyResult {
-			if err := f.Error(); err != nil {
+			err := f.Error()
+			s.obs.committed(1, start, err)
+			if err != nil {
 				return []applyResult{{err: err}}
 			}
 			return []applyResult{{resp: f.Response(), index: f.Index(), by: s.id}}
@@ -189,7 +193,9 @@ func (s raftSink) send(cmds [][]byte) func() []applyResult {
 	f := s.raft.Apply(fsm.EncodeBatch(cmds), s.timeout)
 	return func() []applyResult {
 		out := make([]applyResult, len(cmds))
-		if err := f.Error(); err != nil {
+		err := f.Error()
+		s.obs.committed(len(cmds), start, err)
+		if err != nil {
 			for i := range out {
 				out[i] = applyResult{err: err}
 			}

@@ -59,6 +59,12 @@ type Node struct {
 	leaderTasks []func(ctx context.Context)
 	term        *leaderTerm // non-nil while leader tasks run
 
+	// obs is told of commits, forwards and leader changes (metrics).
+	obs *observer
+
+	// restoreMu lets one operator's restore run at a time.
+	restoreMu sync.Mutex
+
 	leftOnce sync.Once
 	leftCh   chan struct{}
 
@@ -81,6 +87,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg:        cfg,
 		fsm:        fsm.New(cfg.FSM),
+		obs:        &observer{},
 		readyCh:    make(chan struct{}),
 		verifyCh:   make(chan chan error, 1024),
 		shutdownCh: make(chan struct{}),
@@ -100,7 +107,10 @@ func New(cfg Config) (*Node, error) {
 		// served checks it (both nil without a key).
 		signer: keyring.NewSigner(cfg.Keys),
 	}
-	if v := keyring.NewVerifier(cfg.Keys, keyring.VerifierConfig{MaxBody: maxWireBytes}); v != nil {
+	if v := keyring.NewVerifier(cfg.Keys, keyring.VerifierConfig{MaxBody: maxWireBytes,
+		// A forwarded restore streams its archive, too large to hash
+		// first; the leader checks every byte of it as a client's.
+		Streamed: func(r *http.Request) bool { return r.Method == http.MethodPut && r.URL.Path == rpcSnapshot }}); v != nil {
 		n.verify = v.Middleware
 	}
 	if err := n.startRaft(hlog); err != nil {
@@ -122,9 +132,10 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.monitorLeadership()
 	go n.verifyLoop()
+	go n.watchLeader()
 	for _, g := range []*grouper{n.grouper, n.remote} {
 		if g != nil {
 			n.wg.Add(1)
@@ -214,7 +225,7 @@ func (n *Node) startRaft(hlog hclog.Logger) error {
 	n.raft = r
 	n.notifyCh = notify
 	if n.cfg.ApplyGroups > 0 {
-		n.grouper = newGrouper(raftSink{raft: r, timeout: n.cfg.ApplyTimeout, id: n.cfg.NodeID}, n.cfg.ApplyTimeout, n.cfg.ApplyGroups, 4*rc.MaxAppendEntries, n.shutdownCh)
+		n.grouper = newGrouper(raftSink{raft: r, timeout: n.cfg.ApplyTimeout, id: n.cfg.NodeID, obs: n.obs}, n.cfg.ApplyTimeout, n.cfg.ApplyGroups, 4*rc.MaxAppendEntries, n.shutdownCh)
 	}
 	n.remote = newGrouper(remoteSink{n}, n.cfg.ApplyTimeout, n.cfg.ForwardInFlight, 4*maxWireCommands, n.shutdownCh)
 	return nil

@@ -43,6 +43,9 @@ func (n *Node) applyRemote(cmds [][]byte) []applyResult {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ForwardTimeout)
 	defer cancel()
+	if o := n.obs.get(); o != nil {
+		o.Forwarded(len(cmds))
+	}
 	body, status, err := n.call(ctx, leader.HTTP, http.MethodPost, rpcApply, encodeCommands(cmds))
 	switch {
 	case errors.Is(err, errNotSent):

@@ -27,6 +27,7 @@ const (
 	rpcStatus    = rpcPrefix + "status"
 	rpcAlive     = rpcPrefix + "alive"
 	rpcCall      = rpcPrefix + "call/"
+	rpcSnapshot  = rpcPrefix + "snapshot"
 
 	// headerLeader names the leader that answered an apply call.
 	headerLeader = "X-Custodes-Leader"
@@ -99,6 +100,7 @@ func (n *Node) InternalHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive", "node_id": n.cfg.NodeID})
 	})
 	mux.HandleFunc("POST "+rpcCall+"{op}", n.serveCall)
+	mux.HandleFunc("PUT "+rpcSnapshot, n.serveSnapshot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%w: %s %s", errNoRoute, r.Method, r.URL.Path))
 	})
@@ -229,6 +231,8 @@ func writeError(w http.ResponseWriter, err error) {
 		status = http.StatusBadRequest
 	case errors.Is(err, ErrTooLarge):
 		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrUnauthenticated):
+		status = http.StatusUnauthorized
 	case fsm.ErrorName(err) == "not_found", errors.Is(err, ErrUnknownPeer):
 		status = http.StatusNotFound
 	case fsm.ErrorName(err) != "", errors.Is(err, ErrUnsafe):

@@ -130,6 +130,8 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	aclSteps(sc, w)
 	limitsSteps(sc, w)
 	dfsSteps(sc, w, &s.dfs)
+	snapshotSteps(sc, w)
+	metricsSteps(sc, w)
 	cliSteps(sc, w)
 }
 

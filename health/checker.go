@@ -29,6 +29,9 @@ type Checker struct {
 	mu      sync.Mutex
 	pollers map[string]*poller   // instance id -> poller this agent runs
 	beats   map[string]time.Time // leader only: last heartbeat per TTL instance
+	// transitions counts the status changes this agent's checks recorded,
+	// by the status reached (metrics).
+	transitions map[string]uint64
 
 	stopCh   chan struct{}
 	stopOnce sync.Once
@@ -180,8 +183,28 @@ func (c *Checker) setStatus(ctx context.Context, id, status, output string) erro
 	}
 	if err == nil {
 		c.log.Info("health transition", "instance", id, "status", status, "output", output)
+		c.mu.Lock()
+		if c.transitions == nil {
+			c.transitions = map[string]uint64{}
+		}
+		c.transitions[status]++
+		c.mu.Unlock()
 	}
 	return nil
+}
+
+// Transitions returns how many status changes this agent's checks
+// recorded, by the status reached: the leader records TTL expiries and
+// every agent the HTTP checks it polls, so the cluster's count is the sum
+// over agents.
+func (c *Checker) Transitions() map[string]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]uint64, len(c.transitions))
+	for s, n := range c.transitions {
+		out[s] = n
+	}
+	return out
 }
 
 // opHeartbeat is the leader operation that renews a TTL check: the leader

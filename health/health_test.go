@@ -179,7 +179,7 @@ func TestLookupSkipsCriticalInstances(t *testing.T) {
 	for range 5 {
 		_, body := do(t, http.MethodGet, c.URL(1)+"/service/mixed", nil)
 		if body["address"] != good.addr() {
-			t.Fatalf("handed out %v, the critical instance", body["address"])
+			t.Fatalf("handed out %v, the critical instance: %v", body["address"], body)
 		}
 	}
 	_, body := do(t, http.MethodGet, c.URL(1)+"/service/mixed?all=true", nil)

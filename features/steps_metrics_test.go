@@ -1,0 +1,97 @@
+package features
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+)
+
+// Steps of metrics.feature that read a metric's value: a series is named
+// as Prometheus prints it ("name" or `name{label="v"}`), and several
+// series of one name are summed when no labels are given.
+
+// metricValue scrapes agent i and returns the series' value (0 when it is
+// not there yet: a counter not yet incremented is not printed).
+func (w *world) metricValue(i int, series string) (float64, error) {
+	r, err := w.send(i, http.MethodGet, "/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	if r.status != http.StatusOK {
+		return 0, fmt.Errorf("GET /metrics: %d %s", r.status, r.body)
+	}
+	sum := 0.0
+	sc := bufio.NewScanner(bytes.NewReader(r.body))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		bare, _, _ := strings.Cut(name, "{")
+		if name != series && (strings.Contains(series, "{") || bare != series) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %v", line, err)
+		}
+		sum += v
+	}
+	return sum, sc.Err()
+}
+
+// metricAtLeast waits until the series of who reaches min.
+func (w *world) metricAtLeast(series, who string, min float64) error {
+	return poll(10*time.Second, func() error {
+		i, err := w.agent(who)
+		if err != nil {
+			return err
+		}
+		v, err := w.metricValue(i, series)
+		if err != nil {
+			return err
+		}
+		if v < min {
+			return fmt.Errorf("%s of %s is %v, want at least %v", series, who, v, min)
+		}
+		return nil
+	})
+}
+
+// metricSumAtLeast waits until the series summed over every running agent
+// reaches min.
+func (w *world) metricSumAtLeast(series string, min float64) error {
+	return poll(10*time.Second, func() error {
+		sum := 0.0
+		for i, a := range w.c.Agents {
+			if a == nil {
+				continue
+			}
+			v, err := w.metricValue(i, series)
+			if err != nil {
+				return err
+			}
+			sum += v
+		}
+		if sum < min {
+			return fmt.Errorf("%s summed over the agents is %v, want at least %v", series, sum, min)
+		}
+		return nil
+	})
+}
+
+func metricsSteps(sc *godog.ScenarioContext, w *world) {
+	sc.Step(`^the metric "(.*)" of `+who+` is at least ([\d.]+)$`, w.metricAtLeast)
+	sc.Step(`^the metric "(.*)" summed over the agents is at least ([\d.]+)$`, w.metricSumAtLeast)
+}
