@@ -36,6 +36,9 @@ type fakeAPI struct {
 	snapshot []byte // what GET /admin/snapshot serves and PUT stores
 	file     []byte // what GET /read serves
 	etag     string // its ETag (a wrong one to test the check)
+	// refusals are 503 messages PUT /admin/snapshot answers first, in order.
+	refusals []string
+	puts     int
 }
 
 func (f *fakeAPI) handler(t *testing.T) http.Handler {
@@ -77,6 +80,17 @@ func (f *fakeAPI) handler(t *testing.T) http.Handler {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
 			t.Error(err)
+		}
+		f.mu.Lock()
+		f.puts++
+		var refusal string
+		if len(f.refusals) > 0 {
+			refusal, f.refusals = f.refusals[0], f.refusals[1:]
+		}
+		f.mu.Unlock()
+		if refusal != "" {
+			fail(w, http.StatusServiceUnavailable, refusal)
+			return
 		}
 		if !bytes.HasPrefix(b, []byte("SNAP")) {
 			fail(w, http.StatusBadRequest, "the body is not a snapshot archive")
@@ -396,5 +410,36 @@ func TestReadsAreTriedAgainThroughAnElection(t *testing.T) {
 	code, _, stderr := run(t, srv, nil, "deregister", "x")
 	if code != ExitError || calls["DELETE"] != 1 || !strings.Contains(stderr, "custodes: 503 no cluster leader") {
 		t.Fatalf("a write's 503: exit %d (%q), %d calls; want one call, exit 1", code, stderr, calls["DELETE"])
+	}
+}
+
+func TestRestoreIsSentAgainWhenItsOutcomeIsUnknown(t *testing.T) {
+	archive := []byte("SNAP and the state")
+	api := &fakeAPI{refusals: []string{"leadership lost while committing; the outcome is unknown"}}
+	srv := httptest.NewServer(api.handler(t))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "s")
+	if err := os.WriteFile(file, archive, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, srv, nil, "snapshot", "restore", file)
+	if code != ExitOK || api.puts != 2 || !bytes.Equal(api.snapshot, archive) || !strings.Contains(stderr, "sending it again") {
+		t.Fatalf("exit %d after %d puts (%q); want the archive restored on the second", code, api.puts, stderr)
+	}
+
+	api.puts, api.refusals = 0, []string{"not leader: without a cluster key (--encrypt) a restore is not forwarded; send it to the leader, n1 at h:1"}
+	code, _, stderr = run(t, srv, nil, "snapshot", "restore", file)
+	if code != ExitError || api.puts != 1 || !strings.Contains(stderr, "send it to the leader, n1 at h:1") {
+		t.Fatalf("exit %d after %d puts (%q); want one, and the agent's message", code, api.puts, stderr)
+	}
+
+	api.puts, api.refusals = 0, []string{"no cluster leader", "no cluster leader", "no cluster leader"}
+	if code, _, _ = run(t, srv, nil, "snapshot", "restore", file); code != ExitError || api.puts != restoreTries {
+		t.Fatalf("exit %d after %d puts; want %d tries, then exit 1", code, api.puts, restoreTries)
+	}
+
+	api.puts, api.refusals = 0, []string{"no cluster leader"}
+	if code, _, _ = run(t, srv, bytes.NewReader(archive), "snapshot", "restore", "-"); code != ExitError || api.puts != 1 {
+		t.Fatalf("stdin: exit %d after %d puts; stdin cannot be sent twice", code, api.puts)
 	}
 }

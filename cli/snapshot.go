@@ -2,9 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // snapshot save and restore: the whole replicated state through the
@@ -74,8 +77,24 @@ func snapshotRestore(inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	raw, _, err := inv.upload(c, request{method: http.MethodPut, path: "/admin/snapshot",
-		header: http.Header{"Content-Type": {"application/octet-stream"}}}, ops[0], "restore")
+	// A restore answered 503 because leadership moved while it committed
+	// (or there was no leader yet) is sent again: restoring the same
+	// archive twice leaves the same state (docs/ARCHITECTURE.md). Stdin
+	// cannot be read twice.
+	var raw []byte
+	for try := 1; ; try++ {
+		raw, _, err = inv.upload(c, request{method: http.MethodPut, path: "/admin/snapshot",
+			header: http.Header{"Content-Type": {"application/octet-stream"}}}, ops[0], "restore")
+		if err == nil || try == restoreTries || ops[0] == "-" || !restoreAgain(err) {
+			break
+		}
+		fmt.Fprintf(inv.stderr, "custodes snapshot restore: %v; sending it again\n", err)
+		select {
+		case <-inv.ctx.Done():
+			return inv.ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -85,10 +104,26 @@ func snapshotRestore(inv *invocation, args []string) error {
 	var ans struct {
 		Index         uint64 `json:"index"`
 		SnapshotIndex uint64 `json:"snapshot_index"`
+		Leader        string `json:"leader"`
 	}
 	if err := decode(raw, &ans, "/admin/snapshot"); err != nil {
 		return err
 	}
-	fmt.Fprintf(inv.stdout, "restored %s: the state of index %d, now at index %d\n", ops[0], ans.SnapshotIndex, ans.Index)
+	fmt.Fprintf(inv.stdout, "restored %s: the state of index %d, now at index %d (by %s)\n", ops[0], ans.SnapshotIndex, ans.Index, orDash(ans.Leader))
 	return nil
+}
+
+// restoreTries is how many times a restore is sent at most.
+const restoreTries = 3
+
+// restoreAgain reports whether a failed restore may be sent again: the
+// leader was lost while it committed, or none was known yet. Any other
+// refusal (a bad archive, a follower without the key to forward it)
+// would only be refused again.
+func restoreAgain(err error) bool {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable {
+		return false
+	}
+	return strings.Contains(ae.Msg, "outcome is unknown") || strings.HasPrefix(ae.Msg, "no cluster leader")
 }

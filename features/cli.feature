@@ -182,6 +182,11 @@ Feature: The operators' command line
     When I run "custodes users ls" as "ci"
     Then it exits 1
     And the error output contains "custodes: 403"
+    When I run "custodes snapshot save ${dir}/acl.snap" as "ci"
+    Then it exits 1
+    And the error output contains "custodes: 403"
+    When I run "custodes snapshot save ${dir}/acl.snap" as "root"
+    Then it exits 0
     When I run "custodes acl whoami" as "ci"
     Then the output has 1 line matching "^ci +services:write,services:read$"
     When I run "custodes users rotate ci" as "root"
@@ -200,3 +205,25 @@ Feature: The operators' command line
     When I run "custodes users ls" as "root"
     Then it exits 0
     And the output has 0 lines matching "^ci "
+
+  @fresh
+  Scenario: snapshot save, then restore through another agent, signed with the cluster key
+    Given a fresh cluster of 3 agents sharing a cluster key
+    And I run "custodes register --name keep --address 10.0.0.7:80"
+    When I run "custodes snapshot save ${dir}/state.snap" against a follower
+    Then it exits 1
+    And the error output contains "custodes: 401"
+    When I run "custodes snapshot save ${dir}/state.snap --encrypt ${cluster.key}" against a follower
+    Then it exits 0
+    And the output contains "saved the state at index"
+    When I run "custodes register --name later --address 10.0.0.8:80"
+    And I run "custodes snapshot restore ${dir}/state.snap --encrypt ${cluster.key}" against the other follower
+    Then it exits 0
+    And the output contains "restored ${dir}/state.snap: the state of index"
+    And every agent finds 1 instance of "keep"
+    And every agent finds 0 instances of "later"
+    Given a local file "garbage.snap" of 5000 random bytes
+    When I run "custodes snapshot restore ${dir}/garbage.snap --encrypt ${cluster.key}" against the leader
+    Then it exits 1
+    And the error output contains "custodes: 400"
+    And every agent finds 1 instance of "keep"
