@@ -227,3 +227,19 @@ Feature: The operators' command line
     Then it exits 1
     And the error output contains "custodes: 400"
     And every agent finds 1 instance of "keep"
+
+  @fresh
+  Scenario: over TLS the CLI trusts the cluster's CA
+    Given a fresh cluster of 3 agents over TLS
+    And I note the cluster's CA certificate file as "ca"
+    When I run "custodes members"
+    Then it exits 1
+    And the error output contains "certificate"
+    When I run "custodes members --tls-ca ${ca}" against a follower
+    Then it exits 0
+    And the output has 3 lines matching "^node[123] +registry +alive "
+    When I run "custodes register --name secure --address 10.0.0.10:443 --tls-ca ${ca}"
+    Then it exits 0
+    When I run "custodes services secure --tls-ca ${ca}" against agent 3
+    Then it exits 0
+    And the output has 1 line matching " 10\.0\.0\.10:443 +- +passing "

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cucumber/godog"
 	"github.com/custodes/custodes/cli"
+	"github.com/custodes/custodes/tlsutil"
 )
 
 // The CLI's steps (cli.feature): cli.Run in-process against the
@@ -330,6 +331,19 @@ func (c *cliWorld) noteLeaderID(name string) error {
 	return nil
 }
 
+// noteCA remembers the TLS cluster's CA certificate file.
+func (c *cliWorld) noteCA(name string) error {
+	if c.w.c == nil {
+		return fmt.Errorf("no cluster is running")
+	}
+	f := filepath.Join(c.w.c.Root(), "tls", tlsutil.CAFile)
+	if _, err := os.Stat(f); err != nil {
+		return fmt.Errorf("the cluster has no CA: %w", err)
+	}
+	c.w.vars[name] = f
+	return nil
+}
+
 func cliSteps(sc *godog.ScenarioContext, w *world) {
 	c := &cliWorld{w: w, bg: map[string]*cliBackground{}}
 	const as = `(?: as "([^"]*)")?`
@@ -347,4 +361,5 @@ func cliSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^a local file "([^"]*)" of (\d+) random bytes$`, c.localFile)
 	sc.Step(`^the local files "([^"]*)" and "([^"]*)" have the same bytes$`, c.sameBytes)
 	sc.Step(`^I note the leader's node id as "([^"]*)"$`, c.noteLeaderID)
+	sc.Step(`^I note the cluster's CA certificate file as "([^"]*)"$`, c.noteCA)
 }
