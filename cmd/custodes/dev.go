@@ -230,6 +230,13 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %s %s %s/all\n", curl, auth, second)
 		fmt.Fprintf(stdout, "  %s -H \"Authorization: Bearer %s\" %s/admin/dfs\n", curl, management, first)
 	}
+	// The CLI's default address is the agent's (127.0.0.1:8500), not this
+	// cluster's: say how to point it here.
+	cliEnv := fmt.Sprintf("CUSTODES_HTTP_ADDR=%s CUSTODES_TOKEN=%s", first, management)
+	if devTLS != nil {
+		cliEnv += " CUSTODES_CACERT=" + filepath.Join(dir, "tls", tlsutil.CAFile)
+	}
+	fmt.Fprintf(stdout, "\nThe CLI (custodes help lists its commands):\n  export %s\n  custodes raft; custodes members; custodes services; custodes dfs\n", cliEnv)
 	fmt.Fprintf(stdout, "\nCtrl-C stops the cluster.\n")
 	<-signalled()
 	fmt.Fprintln(stdout, "custodes dev: stopping")
