@@ -116,9 +116,6 @@ func (e *usageError) Error() string { return e.msg }
 // errHelp is -h: the help was printed, and that is success.
 var errHelp = errors.New("help requested")
 
-// errQuiet is a failure already reported on stderr (exit 1).
-var errQuiet = errors.New("failed")
-
 // Run runs one client subcommand: args[0] names it. It returns the exit
 // code: 0 ok, 1 error, 2 usage.
 func Run(ctx context.Context, args []string, env map[string]string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -152,8 +149,6 @@ func (inv *invocation) exit(err error) int {
 			fmt.Fprintln(inv.stderr, ue.msg)
 		}
 		return ExitUsage
-	case errors.Is(err, errQuiet):
-		return ExitError
 	}
 	fmt.Fprintln(inv.stderr, "custodes:", err)
 	return ExitError

@@ -51,14 +51,24 @@ func runServices(inv *invocation, args []string) error {
 	if len(ops) == 1 {
 		return serviceInstances(inv, f, c, ops[0])
 	}
-	// Every page, so the table is the whole catalog; -json joins the pages
-	// into one answer of the API's shape, each service as the API sent it.
-	var names []serviceRow
+	list, raw, err := allServices(inv, c)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(inv.stdout, raw)
+	}
+	return writeTable(inv.stdout, []string{"NAME", "INSTANCES", "PASSING", "CRITICAL"}, servicesRows(list))
+}
+
+// allServices reads every page of /services, so the table is the whole
+// catalog. The JSON is the API's answer when one page holds it all, else
+// the pages joined into one answer of the same shape, each service as the
+// API sent it.
+func allServices(inv *invocation, c *client) ([]serviceRow, []byte, error) {
+	var list []serviceRow
 	raws := []json.RawMessage{}
-	var first []byte
-	total, pages := 0, 0
 	for page := 1; ; page++ {
-		pages = page
 		q := url.Values{"page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(servicesPerPage)}}
 		var p struct {
 			Services []json.RawMessage `json:"services"`
@@ -66,34 +76,24 @@ func runServices(inv *invocation, args []string) error {
 		}
 		raw, err := c.get(inv.ctx, "/services", q, &p)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		if page == 1 {
-			first = raw
-		}
-		total = p.Total
-		for _, raw := range p.Services {
+		for _, r := range p.Services {
 			var s serviceRow
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return fmt.Errorf("/services: the answer is not the JSON expected: %v", err)
+			if err := json.Unmarshal(r, &s); err != nil {
+				return nil, nil, fmt.Errorf("/services: the answer is not the JSON expected: %v", err)
 			}
-			names, raws = append(names, s), append(raws, raw)
+			list, raws = append(list, s), append(raws, r)
 		}
+		// An empty page ends it too, should the total change meanwhile.
 		if len(p.Services) == 0 || page*servicesPerPage >= p.Total {
-			break
+			if page == 1 {
+				return list, raw, nil
+			}
+			joined, err := json.Marshal(map[string]any{"services": raws, "page": 1, "per_page": len(raws), "total": p.Total})
+			return list, joined, err
 		}
 	}
-	if f.json && pages == 1 {
-		return writeJSON(inv.stdout, first)
-	}
-	if f.json {
-		b, err := json.Marshal(map[string]any{"services": raws, "page": 1, "per_page": max(len(raws), 1), "total": total})
-		if err != nil {
-			return err
-		}
-		return writeJSON(inv.stdout, b)
-	}
-	return writeTable(inv.stdout, []string{"NAME", "INSTANCES", "PASSING", "CRITICAL"}, servicesRows(names))
 }
 
 type serviceRow struct {
