@@ -265,6 +265,12 @@ func TestGetChecksTheSHA256(t *testing.T) {
 	if b, _ := os.ReadFile(local); string(b) != "the right bytes" {
 		t.Fatalf("local file holds %q", b)
 	}
+	if code, _, stderr := run(t, srv, nil, "files", "get", "docs/x.txt", dir); code != ExitOK {
+		t.Fatalf("get into a directory: exit %d, %q", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "x.txt")); string(b) != "the right bytes" {
+		t.Fatalf("get into a directory wrote %q to DIR/x.txt", b)
+	}
 }
 
 func TestSSEReader(t *testing.T) {

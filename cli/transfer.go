@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -183,7 +184,11 @@ func filesPut(inv *invocation, args []string) error {
 // number of bytes and their SHA-256.
 func (inv *invocation) download(resp *http.Response, local, label, want string) (int64, string, error) {
 	h := sha256.New()
-	bar := inv.newProgress(label, resp.ContentLength)
+	var bar *progress
+	if local != "-" || !isTerminal(inv.stdout) {
+		// Not over the bytes themselves when they go to the same screen.
+		bar = inv.newProgress(label, resp.ContentLength)
+	}
 	defer bar.finish()
 	if local == "-" {
 		n, err := io.Copy(io.MultiWriter(bar.writer(inv.stdout), h), resp.Body)
@@ -224,8 +229,9 @@ func (inv *invocation) download(resp *http.Response, local, label, want string) 
 
 func filesGet(inv *invocation, args []string) error {
 	f := inv.newFlags("files get", "[flags] NAME [LOCAL]",
-		"Read the file NAME into LOCAL (default, or -: stdout). It is streamed into a temporary file beside LOCAL,\n"+
-			"checked against the file's SHA-256, then renamed into place.")
+		"Read the file NAME into LOCAL: a file, a directory (under NAME's last part), or - for stdout (the\n"+
+			"default). It is streamed into a temporary file beside LOCAL, checked against the file's SHA-256, then\n"+
+			"renamed into place.")
 	owner := f.String("owner", "", "the file's owner, when it is another user's file shared with you")
 	ops, err := f.operands(args, 1, 2)
 	if err != nil {
@@ -234,6 +240,10 @@ func filesGet(inv *invocation, args []string) error {
 	local := "-"
 	if len(ops) == 2 {
 		local = ops[1]
+	}
+	if st, err := os.Stat(local); err == nil && st.IsDir() && local != "-" {
+		// Into a directory, as cp does: under the name's last part.
+		local = filepath.Join(local, path.Base(ops[0]))
 	}
 	c, err := f.client(inv)
 	if err != nil {
