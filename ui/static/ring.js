@@ -34,14 +34,18 @@ export function renderRing(overview, why) {
     },
     svg('title', {}, s.id + ' (' + s.address + '): ' + s.state + ', gossip ' + s.gossip + ', ' + s.files + ' files, ' + bytes(s.bytes)),
     svg('circle', { cx: x.toFixed(1), cy: y.toFixed(1), r: 24, class: 'node' }),
+    // A dead server is crossed out under its name.
+    dead && svg('path', { d: `M${(x - 14).toFixed(1)} ${(y - 14).toFixed(1)} l28 28 M${(x + 14).toFixed(1)} ${(y - 14).toFixed(1)} l-28 28`, class: 'dead-mark' }),
     svg('text', { x: x.toFixed(1), y: (y + 4).toFixed(1), class: 'node-id' }, label(s.id)),
     svg('text', { x: lx.toFixed(1), y: (ly - 2).toFixed(1), class: 'node-files' }, s.files + (s.files === 1 ? ' file' : ' files')),
     svg('text', { x: lx.toFixed(1), y: (ly + 11).toFixed(1), class: 'node-bytes' }, bytes(s.bytes)));
+    // The state, when it is not alive, outside the ring by the server.
+    const ox = C + (R + 36) * Math.cos(a);
+    const oy = C + (R + 36) * Math.sin(a) + 4;
     if (dead) {
-      g.append(svg('path', { d: `M${(x - 12).toFixed(1)} ${(y - 12).toFixed(1)} l24 24 M${(x + 12).toFixed(1)} ${(y - 12).toFixed(1)} l-24 24`, class: 'dead-mark' }));
-      g.append(svg('text', { x: x.toFixed(1), y: (y + 38).toFixed(1), class: 'dead-label' }, 'dead'));
+      g.append(svg('text', { x: ox.toFixed(1), y: oy.toFixed(1), class: 'dead-label' }, 'dead'));
     } else if (s.state !== 'alive' || suspect) {
-      g.append(svg('text', { x: x.toFixed(1), y: (y + 38).toFixed(1), class: 'state-label' }, suspect ? 'unreachable' : s.state));
+      g.append(svg('text', { x: ox.toFixed(1), y: oy.toFixed(1), class: 'state-label' }, suspect ? 'unreachable' : s.state));
     }
     parts.push(g);
   });
