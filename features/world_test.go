@@ -130,6 +130,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	aclSteps(sc, w)
 	limitsSteps(sc, w)
 	dfsSteps(sc, w, &s.dfs)
+	dashboardSteps(sc, w)
 }
 
 func tagged(p *godog.Scenario, tag string) bool {

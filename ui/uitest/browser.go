@@ -55,7 +55,7 @@ type Browser struct {
 	done chan struct{}
 
 	mu      sync.Mutex
-	console []chromedp.ConsoleMessage
+	console []Message
 }
 
 // Start starts the browser at exe, headless and without the sandbox (the
@@ -175,10 +175,13 @@ func (b *Browser) Screenshot(path string) error {
 	return os.WriteFile(path, png, 0o644)
 }
 
+// Message is one message of the page's console.
+type Message = chromedp.ConsoleMessage
+
 // Problems returns the console messages that are errors (console.error,
 // uncaught exceptions and rejections, failed loads, policy violations),
 // less those allow accepts (nil accepts none).
-func (b *Browser) Problems(allow func(chromedp.ConsoleMessage) bool) []string {
+func (b *Browser) Problems(allow func(Message) bool) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []string
@@ -200,7 +203,7 @@ func (b *Browser) Problems(allow func(chromedp.ConsoleMessage) bool) []string {
 
 // AllowRefusedToken accepts the browser's own report of a request
 // answered 401 or 403: the page asks for a token on those, by design.
-func AllowRefusedToken(m chromedp.ConsoleMessage) bool {
+func AllowRefusedToken(m Message) bool {
 	return m.Source == "network" && (strings.Contains(m.Text, "status of 401") || strings.Contains(m.Text, "status of 403"))
 }
 
