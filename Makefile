@@ -37,13 +37,20 @@ test: vet test-deps ## every test, race detector on (what CI runs)
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # The partition tests need iproute2 and nftables (network namespaces, as
-# root); install them where they are missing and we may. Without them those
-# tests skip and say why.
+# root), the dashboard's browser tests a Chromium; install them where they
+# are missing and we may. Without them those tests skip and say why.
 test-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	   { ! command -v nft >/dev/null || ! command -v ip >/dev/null; }; then \
 	  echo "installing iproute2 and nftables for the partition tests"; \
 	  apt-get update -qq >/dev/null && apt-get install -y -qq iproute2 nftables >/dev/null; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	   ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && \
+	   ! command -v google-chrome >/dev/null && ! command -v google-chrome-stable >/dev/null; then \
+	  echo "installing chromium for the dashboard's browser tests"; \
+	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	    echo "could not install chromium: the browser tests will skip"; \
 	fi
 
 test-unit:
