@@ -81,11 +81,16 @@ func (d *dashboardWorld) agentsAndLeader(n int) error {
 	if err := d.until(uitest.ShowsAgents(n), dashboardLoad); err != nil {
 		return err
 	}
-	l, err := d.w.agent("the leader")
-	if err != nil {
-		return err
+	if d.browser == nil {
+		return fmt.Errorf("no browser shows the dashboard")
 	}
-	return d.until(uitest.NamesLeader(d.w.nodeID(l)), dashboardLoad)
+	return d.browser.UntilLeader(func() (string, error) {
+		l, err := d.w.agent("the leader")
+		if err != nil {
+			return "", err
+		}
+		return d.w.nodeID(l), nil
+	}, dashboardLoad)
 }
 
 func (d *dashboardWorld) typeToken(tok string) error {

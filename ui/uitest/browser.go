@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -180,7 +181,10 @@ type Message = chromedp.ConsoleMessage
 
 // Problems returns the console messages that are errors (console.error,
 // uncaught exceptions and rejections, failed loads, policy violations),
-// less those allow accepts (nil accepts none).
+// less those allow accepts (nil accepts none) and the browser's reports of
+// API calls the cluster answered 5xx: no leader for a moment, which the
+// page shows in the panel concerned and retries, is the cluster's state,
+// not a fault of the page.
 func (b *Browser) Problems(allow func(Message) bool) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -192,6 +196,9 @@ func (b *Browser) Problems(allow func(Message) bool) []string {
 		if allow != nil && allow(m) {
 			continue
 		}
+		if m.Source == "network" && serverError.MatchString(m.Text) && !strings.Contains(m.URL, "/ui/") {
+			continue
+		}
 		where := m.Source
 		if m.URL != "" {
 			where += " " + m.URL
@@ -200,6 +207,9 @@ func (b *Browser) Problems(allow func(Message) bool) []string {
 	}
 	return out
 }
+
+// serverError matches the browser's report of a 5xx answer.
+var serverError = regexp.MustCompile(`responded with a status of 5\d\d`)
 
 // AllowRefusedToken accepts the browser's own report of a request
 // answered 401 or 403: the page asks for a token on those, by design.

@@ -47,6 +47,22 @@ func NamesLeader(id string) Cond {
 	}
 }
 
+// UntilLeader waits until the page names the leader that leader() says
+// leads now: an election on a loaded machine may move the leadership
+// while the page loads, and the page is right to follow it.
+func (b *Browser) UntilLeader(leader func() (string, error), timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		id, err := leader()
+		if err == nil {
+			err = b.Until(NamesLeader(id), min(time.Second, max(time.Until(deadline), 50*time.Millisecond)))
+		}
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+	}
+}
+
 // ShowsService: the services panel has a card for name.
 func ShowsService(name string) Cond {
 	return Cond{
