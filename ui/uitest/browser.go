@@ -1,8 +1,3 @@
-// Package uitest drives the dashboard (package ui) in a real headless
-// Chromium through chromedp, for Go tests and godog steps alike: it finds
-// the browser, starts it, opens pages, waits on conditions in the page with
-// deadlines, types and clicks, and collects what the page wrote to the
-// console (errors, uncaught exceptions, failed loads).
 package uitest
 
 import (
@@ -131,6 +126,14 @@ func (b *Browser) Open(url string) error {
 // Eval evaluates a JavaScript expression and returns its value as JSON.
 func (b *Browser) Eval(expr string) (string, error) {
 	raw, err := run(b, 10*time.Second, chromedp.Evaluate[[]byte](expr))
+	return string(raw), err
+}
+
+// Await evaluates an expression whose value is a promise (an async
+// function's call, say), waits for it for at most timeout and returns
+// what it resolved to, as JSON.
+func (b *Browser) Await(expr string, timeout time.Duration) (string, error) {
+	raw, err := run(b, timeout, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
 	return string(raw), err
 }
 
