@@ -82,12 +82,14 @@ export function renderRing(overview, why) {
 export function renderQueueHistory(samples) {
   const box = $('queue-history');
   const w = 200;
-  const h = 40;
+  const h = 48;
   const top = Math.max(1, ...samples);
   const step = samples.length > 1 ? w / (samples.length - 1) : w;
-  const pts = samples.map((q, i) => (i * step).toFixed(1) + ',' + (h - 2 - ((h - 4) * q) / top).toFixed(1));
+  // The line runs from y = h-2 (empty) up to y = 12 (the most seen),
+  // under the label.
+  const pts = samples.map((q, i) => (i * step).toFixed(1) + ',' + (h - 2 - ((h - 14) * q) / top).toFixed(1));
   const parts = [svg('line', { x1: 0, y1: h - 2, x2: w, y2: h - 2, class: 'axis' })];
   if (pts.length > 1) parts.push(svg('polyline', { points: pts.join(' '), class: 'queue-line' }));
-  parts.push(svg('text', { x: w - 2, y: 10, class: 'queue-top' }, 'max ' + top));
+  parts.push(svg('text', { x: w - 2, y: 8, class: 'queue-top' }, 'max ' + top));
   box.replaceChildren(...parts);
 }

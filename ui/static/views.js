@@ -109,6 +109,16 @@ export function renderServices(container, services) {
   container.replaceChildren(...cards);
 }
 
+// fileChanges say what each change of a "file" event means (the stream
+// does not show the file itself: reading it needs services:read only).
+const fileChanges = {
+  created: 'a file was created',
+  updated: 'a file was updated',
+  deleted: 'a file was deleted',
+  replicas: 'a file\'s copies changed',
+  replicated: 'a file has all its copies again',
+};
+
 // describe says what an event changed, in one line.
 function describe(type, ev) {
   if (ev.instance) {
@@ -123,7 +133,7 @@ function describe(type, ev) {
     const list = (ev.servers || []).map((s) => s.id + (s.suffrage && s.suffrage !== 'Voter' ? ' (' + s.suffrage + ')' : ''));
     return 'configuration: ' + (list.join(', ') || 'empty');
   }
-  if (type === 'file') return 'a file was ' + (ev.change || 'changed');
+  if (type === 'file') return fileChanges[ev.change] || 'a file changed' + (ev.change ? ' (' + ev.change + ')' : '');
   if (type === 'reset') return 'the stream resynchronised at index ' + ev.index;
   return '';
 }
