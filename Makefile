@@ -37,8 +37,10 @@ test: vet test-deps ## every test, race detector on (what CI runs)
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # The partition tests need iproute2 and nftables (network namespaces, as
-# root), the vagrant validate test vagrant; install them where they are
-# missing and we may. Without them those tests skip and say why.
+# root), the vagrant validate test vagrant, the dashboard's browser tests
+# a Chromium; install them where they are missing and we may (without
+# recommended packages: a few minutes, not a quarter of an hour). Without
+# them those tests skip and say why.
 test-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	   { ! command -v nft >/dev/null || ! command -v ip >/dev/null; }; then \
@@ -52,6 +54,13 @@ test-deps:
 	  echo "installing vagrant for the vagrant validate test"; \
 	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends vagrant vagrant-libvirt >/dev/null; } || \
 	    echo "could not install vagrant: the vagrant validate test will skip"; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	   ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && \
+	   ! command -v google-chrome >/dev/null && ! command -v google-chrome-stable >/dev/null; then \
+	  echo "installing chromium for the dashboard's browser tests"; \
+	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	    echo "could not install chromium: the browser tests will skip"; \
 	fi
 
 test-unit:

@@ -54,6 +54,8 @@ var routePermissions = map[string]Permission{
 	"GET /alive":                   PermOpen,
 	"GET /ready":                   PermOpen,
 	"GET /openapi.json":            PermOpen,
+	"GET /ui":                      PermOpen,
+	"GET /ui/*":                    PermOpen,
 	"POST /acl/bootstrap":          PermOpen,
 	"POST /register":               PermWrite,
 	"GET /service/:name":           PermRead,

@@ -54,6 +54,8 @@ var routeDocs = []routeDoc{
 	{key: "GET /openapi.json", summary: "This document", tag: "meta", resp: []resp{ok200}},
 	{key: "GET /alive", summary: "Liveness probe: the process answers", tag: "health", resp: []resp{ok200}},
 	{key: "GET /metrics", summary: "Prometheus metrics of this agent (text exposition format)", tag: "admin", resp: []resp{{200, "metrics in Prometheus' text format"}, unauth401}},
+	{key: "GET /ui", summary: "The dashboard: redirects to /ui/", tag: "ui", resp: []resp{{301, "redirect to /ui/"}}},
+	{key: "GET /ui/*", summary: "The dashboard: /ui/ is the page, /ui/NAME its scripts, styles and icon (static, embedded; the page asks the API with the user's token)", tag: "ui", resp: []resp{{200, "the page or one of its files"}, nf404}},
 	{key: "GET /ready", summary: "Readiness probe: the agent knows a leader and has caught up", tag: "health", resp: []resp{ok200, unavail503}},
 
 	{key: "POST /register", summary: "Register (or re-register) a service instance", tag: "catalog", body: ctJSON, resp: []resp{{200, "updated an existing instance"}, {201, "created a new instance"}, bad400, unauth401, forbid403, unavail503}},

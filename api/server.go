@@ -13,6 +13,7 @@ import (
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/custodes/custodes/replication"
+	"github.com/custodes/custodes/ui"
 	"github.com/labstack/echo/v4"
 )
 
@@ -129,6 +130,11 @@ func New(c Cluster, h Health, d *directory.Directory, r Replication, cfg Config)
 	e.GET("/ready", s.ready)
 	e.GET("/openapi.json", s.openAPI)
 	e.GET("/metrics", s.metricsView)
+	// The dashboard (package ui): a static page, open; its scripts call
+	// the routes below with the user's token.
+	page := echo.WrapHandler(ui.New())
+	e.GET(ui.Root, page)
+	e.GET(ui.Prefix+"*", page)
 
 	e.POST("/register", s.register)
 	e.GET("/service/:name", s.service)

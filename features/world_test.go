@@ -132,6 +132,7 @@ func (s *suite) initScenario(sc *godog.ScenarioContext) {
 	dfsSteps(sc, w, &s.dfs)
 	snapshotSteps(sc, w)
 	metricsSteps(sc, w)
+	dashboardSteps(sc, w)
 	cliSteps(sc, w)
 }
 
