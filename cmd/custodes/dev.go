@@ -237,6 +237,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		cliEnv += " CUSTODES_CACERT=" + filepath.Join(dir, "tls", tlsutil.CAFile)
 	}
 	fmt.Fprintf(stdout, "\nThe CLI (custodes help lists its commands):\n  export %s\n  custodes raft; custodes members; custodes services; custodes dfs\n", cliEnv)
+	fmt.Fprintf(stdout, "\nThe dashboard: %s/ui/ (it asks for the management token above)\n", first)
 	fmt.Fprintf(stdout, "\nCtrl-C stops the cluster.\n")
 	<-signalled()
 	fmt.Fprintln(stdout, "custodes dev: stopping")
