@@ -13,25 +13,29 @@ func (c *Cluster) FileServers() int { return len(c.fileServers) }
 // WaitForFileServers waits until every live agent's replica lists n file
 // servers registered and alive.
 func (c *Cluster) WaitForFileServers(n int, timeout time.Duration) error {
+	var view string // the last agent's view that fell short, for the error
 	err := poll(timeout, func() bool {
-		for _, a := range c.Agents {
+		for i, a := range c.Agents {
 			if a == nil {
 				continue
 			}
 			alive := 0
+			var states []string
 			for _, s := range a.Node().FSM().Servers() {
 				if s.State == fileservers.StateAlive {
 					alive++
 				}
+				states = append(states, s.ID+"="+s.State)
 			}
 			if alive < n {
+				view = fmt.Sprintf("agent %d sees %v", i+1, states)
 				return false
 			}
 		}
 		return true
 	})
 	if err != nil {
-		return fmt.Errorf("%d file servers did not register within %s", n, timeout)
+		return fmt.Errorf("%d file servers did not register within %s (%s)", n, timeout, view)
 	}
 	return nil
 }
