@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"time"
@@ -97,7 +98,10 @@ type healthView struct {
 }
 
 func runRaft(inv *invocation, args []string) error {
-	f := inv.newFlags("raft", "[flags]",
+	if len(args) > 0 && args[0] == "remove-peer" {
+		return raftRemovePeer(inv, args[1:])
+	}
+	f := inv.newFlags("raft", "[flags] | remove-peer ID",
 		"List the Raft peers as the agent asked sees its configuration: id, address, state (leader or follower),\n"+
 			"voter, and last index (the peer's applied index as the leader last saw it, from /admin/health).\n"+
 			"-json prints /admin/raft as it is.")
@@ -180,4 +184,30 @@ func runHealth(inv *invocation, args []string) error {
 			strconv.FormatUint(s.AppliedIndex, 10), strconv.FormatUint(s.Term, 10), ago(s.LastContact, now)}
 	}
 	return writeTable(inv.stdout, []string{"ID", "ADDRESS", "VOTER", "GOSSIP", "HEALTHY", "APPLIED", "TERM", "LAST CONTACT"}, rows)
+}
+
+// raftRemovePeer removes a server from the Raft configuration (POST
+// /admin/raft/remove-peer): refused with 409 where it would cost the
+// quorum. A management token, or before ACLs the cluster key.
+func raftRemovePeer(inv *invocation, args []string) error {
+	f := inv.newFlags("raft remove-peer", "[flags] ID",
+		"Remove a server from the Raft configuration (a dead one the leader has not removed on its own).\n"+
+			"Refused (409) where it would cost the cluster its quorum.")
+	ops, err := f.operands(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := f.client(inv)
+	if err != nil {
+		return err
+	}
+	raw, err := c.send(inv.ctx, http.MethodPost, "/admin/raft/remove-peer", nil, map[string]string{"id": ops[0]}, nil)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(inv.stdout, raw)
+	}
+	fmt.Fprintf(inv.stdout, "removed %s from the Raft configuration\n", ops[0])
+	return nil
 }

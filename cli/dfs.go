@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strconv"
 	"time"
@@ -42,7 +43,10 @@ type dfsServer struct {
 }
 
 func runDFS(inv *invocation, args []string) error {
-	f := inv.newFlags("dfs", "[flags]",
+	if len(args) > 0 && args[0] == "drain" {
+		return dfsDrain(inv, args[1:])
+	}
+	f := inv.newFlags("dfs", "[flags] | drain SERVER",
 		"Show the file system: totals, the replication queue and lost files, the leader's sweep, and the file\n"+
 			"servers in ring order with their state, files and bytes.")
 	if _, err := f.operands(args, 0, 0); err != nil {
@@ -82,4 +86,35 @@ func writeDFS(w io.Writer, v dfsView, now time.Time) error {
 		rows[i] = []string{strconv.FormatUint(s.Ring, 10), s.ID, s.Address, s.State, orDash(s.Gossip), strconv.FormatInt(s.Files, 10), humanBytes(s.Bytes)}
 	}
 	return writeTable(w, []string{"RING", "SERVER", "ADDRESS", "STATE", "GOSSIP", "FILES", "BYTES"}, rows)
+}
+
+// dfsDrain marks a file server draining (POST /admin/dfs/drain): the
+// leader's sweep copies its files elsewhere, then it is marked left.
+// `custodes fileserver leave` does the same and waits for the end.
+func dfsDrain(inv *invocation, args []string) error {
+	f := inv.newFlags("dfs drain", "[flags] SERVER",
+		"Drain a file server: no new file is placed on it, the leader's sweep makes its copies elsewhere,\n"+
+			"then marks it left (custodes dfs shows the progress; custodes fileserver leave waits for it).")
+	ops, err := f.operands(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := f.client(inv)
+	if err != nil {
+		return err
+	}
+	var srv struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+		Files int64  `json:"files"`
+	}
+	raw, err := c.send(inv.ctx, http.MethodPost, "/admin/dfs/drain", nil, map[string]string{"server": ops[0]}, &srv)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(inv.stdout, raw)
+	}
+	fmt.Fprintf(inv.stdout, "%s is %s: %d files to copy elsewhere\n", srv.ID, srv.State, srv.Files)
+	return nil
 }

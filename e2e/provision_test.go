@@ -112,6 +112,21 @@ func TestProvisionScriptsFormTheCluster(t *testing.T) {
 		t.Fatalf("agent2's /admin/raft: leader %v, %d voters, want a leader and %d: %+v", st.Leader, voters, provisionAgents, st)
 	}
 
+	// `vagrant ssh agent1 -c 'custodes raft'`: the installed binary, in
+	// agent1's namespace, with nothing but the /etc/environment the script
+	// wrote.
+	env, err := os.ReadFile(filepath.Join(a1.root, "etc", "environment"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := append([]string{"netns", "exec", a1.ns, "env", "-i"}, strings.Fields(string(env))...)
+	argv = append(argv, filepath.Join(a1.root, "usr", "local", "bin", "custodes"), "raft")
+	raftOut, err := exec.Command("ip", argv...).CombinedOutput()
+	if err != nil || strings.Count(string(raftOut), " yes ") != provisionAgents || !strings.Contains(string(raftOut), " leader ") {
+		t.Fatalf("custodes raft on agent1: %v\n%s", err, raftOut)
+	}
+	t.Logf("custodes raft on agent1:\n%s", raftOut)
+
 	// The registry: written through agent1, read through agent3.
 	if code, err := register(agentURL(a1), "provisioned-web"); err != nil || code != http.StatusCreated {
 		t.Fatalf("register through agent1: %d %v", code, err)

@@ -99,6 +99,8 @@ Feature: The operators' command line
       | custodes members --colour                 | flag provided but not defined        |
       | custodes files share a.txt bob everything | mode "everything": read, write or none |
       | custodes snapshot                         | custodes snapshot: which one?        |
+      | custodes raft remove-peer                 | ID                                   |
+      | custodes dfs drain a b                    | unexpected arguments ["b"]           |
 
   Scenario: an API error exits 1 with the API's status and message
     When I run "custodes register --name Not_A_Name --address 10.0.0.1:80"
@@ -108,6 +110,10 @@ Feature: The operators' command line
     When I run "custodes register --name web --address 10.0.0.1:80 --check-ttl soon"
     Then it exits 1
     And the error output contains "custodes: 400 invalid request: check.ttl "soon" is not a positive duration"
+    When I run "custodes raft remove-peer no-such-agent"
+    Then it exits 1
+    And the error output contains "custodes: 404"
+    And the error output contains "no-such-agent"
 
   @fresh
   Scenario: files put, get, ls, stat, lock, unlock, share and rm, and dfs shows the servers
@@ -156,6 +162,15 @@ Feature: The operators' command line
     When I run "custodes dfs" as "root"
     Then it exits 0
     And the output has 3 lines matching "^[123] +fs[123] +127\.0\.0\.1:\d+ +alive +alive +\d+ +"
+    When I run "custodes dfs drain fs3" as "alice"
+    Then it exits 1
+    And the error output contains "custodes: 403"
+    When I run "custodes dfs drain fs3" as "root"
+    Then it exits 0
+    And the output contains "fs3 is draining"
+    When I run "custodes dfs" as "root"
+    Then it exits 0
+    And the output has 1 line matching "^\d +fs3 +127\.0\.0\.1:\d+ +(draining|left) +"
     When I run "custodes files rm data/big.bin" as "alice"
     Then it exits 0
     When I run "custodes files stat data/big.bin" as "alice"

@@ -46,6 +46,7 @@ $CUSTODES_CACERT (or an https:// address); tables for people, -json for scripts 
 exit 0 ok, 1 error (the API's status and message on stderr), 2 usage:
   custodes members                      the gossip members: agents and file servers
   custodes raft                         the Raft peers: id, address, state, voter, last index
+  custodes raft remove-peer ID          remove a server from the Raft configuration (409 if it costs the quorum)
   custodes health                       the leader's view of every server
   custodes services [NAME]              the services, or one service's instances with their health
   custodes register --name N --address HOST:PORT [--port P] [--tag T] [--meta K=V]
@@ -58,6 +59,7 @@ exit 0 ok, 1 error (the API's status and message on stderr), 2 usage:
                  | lock NAME [--ttl D] | unlock NAME --lock-token T | share NAME USER read|write|none
                                         the file system (a user's token; - is stdin or stdout)
   custodes dfs                          file servers in ring order, replication queue, lost files
+  custodes dfs drain SERVER             copy a file server's files elsewhere, then mark it left
   custodes users ls | create NAME --role R | rm NAME | rotate NAME   ACL users (a management token)
   custodes acl bootstrap | whoami
   custodes snapshot save FILE | restore FILE   the whole replicated state, through the leader
