@@ -44,3 +44,19 @@ Feature: Files are copied again when a file server dies or leaves
     When "alice" reads "fragile" from the leader
     Then the response status is 200
     And the body is the bytes written as "fragile"
+
+  @fresh
+  Scenario: A file server marked dead while it still answers is marked alive again without restarting
+    Cut off for a while (a partition, a long pause), a file server is
+    confirmed dead; it never restarts, so it never registers again. The
+    leader sees gossip call it alive, probes it and marks it alive.
+    Given a fresh file system of 3 agents and 3 file servers sweeping every 300ms with users "alice", "bob" and "carol"
+    And "alice" has written 6 files
+    When the file server "fs1" is marked dead while it runs
+    Then within 10 seconds the file server "fs1" is "alive"
+    And within 20 seconds every file has 2 live copies, none on the killed file server
+    When I send "GET" "/admin/dfs" to the leader as "root"
+    Then the response contains:
+      """
+      {"servers": [{"id": "fs1", "state": "alive"}], "lost": 0}
+      """

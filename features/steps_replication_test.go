@@ -168,6 +168,34 @@ func replicationSteps(sc *godog.ScenarioContext, d *dfsWorld) {
 	})
 	sc.Step(`^within (\d+) seconds the administrator's view counts (\d+) lost files?$`, d.lostCount)
 	sc.Step(`^within (\d+) seconds the file server "([^"]*)" is "([^"]*)" and no file lists it$`, d.serverEnds)
+	sc.Step(`^the file server "([^"]*)" is marked dead while it runs$`, d.markDead)
+	sc.Step(`^within (\d+) seconds the file server "([^"]*)" is "([^"]*)"$`, d.serverIs)
+}
+
+// markDead commits a running file server dead through the leader, as the
+// sweep does for one it could not reach.
+func (d *dfsWorld) markDead(id string) error {
+	l, err := d.w.c.WaitForLeader(10 * time.Second)
+	if err != nil {
+		return err
+	}
+	_, err = d.w.c.Agents[l].Node().Propose(d.w.ctx, fsm.DFSSetServerStateRequestType,
+		&fileservers.SetStateRequest{ID: id, State: fileservers.StateDead})
+	return err
+}
+
+// serverIs waits until the leader's index holds server id in state.
+func (d *dfsWorld) serverIs(seconds int, id, state string) error {
+	return poll(time.Duration(seconds)*time.Second, func() error {
+		f, err := d.leaderFSM()
+		if err != nil {
+			return err
+		}
+		if s, ok := f.Server(id); !ok || s.State != state {
+			return fmt.Errorf("%s is %q", id, s.State)
+		}
+		return nil
+	})
 }
 
 // lostCount polls /admin/dfs on the leader until it counts n lost files.

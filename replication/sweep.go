@@ -136,6 +136,10 @@ type Sweeper struct {
 	// gossip view that disagrees with the probe does not make a sweep
 	// every Prompt.
 	answered map[string]time.Time
+	// revived holds when a server the index holds dead, and gossip alive,
+	// was last probed to be marked alive again: at most once an Interval
+	// while the probe fails.
+	revived map[string]time.Time
 }
 
 // opStatus is the leader operation that answers the sweep's status.
@@ -149,7 +153,7 @@ func New(c Cluster, fs FileServers, cfg Config) (*Sweeper, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sweeper{c: c, fs: fs, cfg: cfg, log: cfg.Logger, inFlight: map[string]int{}, kick: make(chan struct{}, 1), answered: map[string]time.Time{}}
+	s := &Sweeper{c: c, fs: fs, cfg: cfg, log: cfg.Logger, inFlight: map[string]int{}, kick: make(chan struct{}, 1), answered: map[string]time.Time{}, revived: map[string]time.Time{}}
 	c.OnLeadership(s.lead)
 	c.HandleLeaderOp(opStatus, func(ctx context.Context, arg []byte) ([]byte, error) { return jsonOf(s.localStatus()) })
 	return s, nil
@@ -236,6 +240,9 @@ func (s *Sweeper) suspects() bool {
 		if srv.State == fileservers.StateAlive && g[srv.ID] != gossip.StateAlive && time.Since(s.answered[srv.ID]) > s.cfg.Interval {
 			return true
 		}
+		if srv.State == fileservers.StateDead && g[srv.ID] == gossip.StateAlive && time.Since(s.revived[srv.ID]) > s.cfg.Interval {
+			return true
+		}
 	}
 	return false
 }
@@ -283,10 +290,16 @@ func (s *Sweeper) sweep(ctx context.Context) {
 }
 
 // detect probes every server the index holds alive and gossip does not,
-// and commits it dead when the probe fails too.
+// and commits it dead when the probe fails too; and every server the
+// index holds dead and gossip alive, and commits it alive again when it
+// answers (revive).
 func (s *Sweeper) detect(ctx context.Context) {
 	g := gossipStates(s.c.Members())
 	for _, srv := range s.c.FSM().Servers() {
+		if srv.State == fileservers.StateDead && g[srv.ID] == gossip.StateAlive {
+			s.revive(ctx, srv)
+			continue
+		}
 		if srv.State != fileservers.StateAlive || g[srv.ID] == gossip.StateAlive {
 			continue
 		}
@@ -308,6 +321,34 @@ func (s *Sweeper) detect(ctx context.Context) {
 		s.log.Warn("file server confirmed dead", "server", srv.ID, "probe", err)
 		s.setState(ctx, srv.ID, fileservers.StateDead, srv.ModifyIndex)
 	}
+}
+
+// revive marks alive again a server the index holds dead that gossip
+// sees alive and that answers its probe: one that was cut off (a
+// partition, a long pause) and came back without restarting, so without
+// registering again. Only as it was before the probe (a CAS on its
+// ModifyIndex); the next sweep reconciles its inventory, as for a server
+// that registered again.
+func (s *Sweeper) revive(ctx context.Context, srv fileservers.Server) {
+	s.mu.Lock()
+	last := s.revived[srv.ID]
+	if time.Since(last) <= s.cfg.Interval {
+		s.mu.Unlock()
+		return
+	}
+	s.revived[srv.ID] = time.Now()
+	s.mu.Unlock()
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout)
+	err := s.fs.Alive(pctx, srv.Address)
+	cancel()
+	if err != nil {
+		return
+	}
+	s.log.Warn("file server answers again; marked alive", "server", srv.ID)
+	s.setState(ctx, srv.ID, fileservers.StateAlive, srv.ModifyIndex)
+	s.mu.Lock()
+	delete(s.revived, srv.ID)
+	s.mu.Unlock()
 }
 
 // setState proposes a server's state; ifIndex, when not 0, makes it

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custodes/custodes/agent/agenttest"
+	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/fileservers"
 )
 
@@ -122,4 +123,28 @@ func TestADeadServerReturnsWithStaleCopies(t *testing.T) {
 		}
 	}
 	_ = fmt.Sprint
+}
+
+// A server marked dead while it is alive (cut off for a while: a
+// partition, a long pause, a probe lost under load) never restarts, so
+// never registers again: the leader's sweep sees gossip call it alive,
+// probes it, marks it alive again and reconciles it. Simulated here by
+// committing it dead while it runs.
+func TestAServerMarkedDeadWhileAliveIsMarkedAliveAgain(t *testing.T) {
+	f := start(t)
+	files := f.writeFiles(t, 30, 7)
+	f.waitAtR(t, files, 10*time.Second)
+	id := f.holder(t)
+	l := f.leader(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.c.Agents[l].Node().Propose(ctx, fsm.DFSSetServerStateRequestType,
+		&fileservers.SetStateRequest{ID: id, State: fileservers.StateDead}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitState(t, id, fileservers.StateDead, 5*time.Second)
+	marked := time.Now()
+	f.waitState(t, id, fileservers.StateAlive, 10*time.Second)
+	t.Logf("%s marked alive again %s after it was marked dead", id, time.Since(marked).Round(time.Millisecond))
+	f.waitAtR(t, files, 20*time.Second)
 }
