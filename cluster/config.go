@@ -129,13 +129,16 @@ func DefaultConfig() Config {
 func TestConfig() Config {
 	c := DefaultConfig()
 	c.RaftAddr, c.GossipAddr = "127.0.0.1:0", "127.0.0.1:0"
-	c.HeartbeatTimeout = 100 * time.Millisecond
-	c.ElectionTimeout = 100 * time.Millisecond
-	// The lease equals the heartbeat timeout: at 50 ms a leader on a loaded
-	// 2-core machine (race detector on, several clusters per test run)
-	// stepped down now and then and failed writes in flight with
-	// "leadership lost".
-	c.LeaderLeaseTimeout = 100 * time.Millisecond
+	// 200 ms: at 50 ms, then at 100 ms once a headless browser ran beside
+	// the clusters (the dashboard's tests), a leader on a loaded 2-core
+	// machine (race detector on, two test packages at once) stepped down
+	// now and then, failing writes in flight with "leadership lost" and
+	// leaving the cluster leaderless for seconds. The lease equals the
+	// heartbeat timeout. Tests wait on conditions, so only elections get
+	// slower (a few hundred milliseconds).
+	c.HeartbeatTimeout = 200 * time.Millisecond
+	c.ElectionTimeout = 200 * time.Millisecond
+	c.LeaderLeaseTimeout = 200 * time.Millisecond
 	c.CommitTimeout = 5 * time.Millisecond
 	c.GossipInterval = 50 * time.Millisecond
 	c.ProbeInterval = 200 * time.Millisecond

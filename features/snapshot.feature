@@ -63,6 +63,7 @@ Feature: Saving and restoring the whole replicated state
   @fresh
   Scenario: With ACLs a snapshot needs a management token
     Given a fresh cluster of 3 agents with ACL default "deny" and an initial management token
+    And ACLs are bootstrapped on every agent
     When I send "POST" "/acl/users" to the leader as "initial" with body:
       """
       {"name": "reader", "roles": ["services:read"]}
