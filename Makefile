@@ -59,7 +59,7 @@ test-deps:
 	   ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && \
 	   ! command -v google-chrome >/dev/null && ! command -v google-chrome-stable >/dev/null; then \
 	  echo "installing chromium for the dashboard's browser tests"; \
-	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; } || \
 	    echo "could not install chromium: the browser tests will skip"; \
 	fi
 
