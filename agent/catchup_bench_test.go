@@ -13,6 +13,7 @@ import (
 
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/agent/agenttest"
+	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/files"
 	"github.com/custodes/custodes/fsm/fileservers"
@@ -53,48 +54,8 @@ func BenchmarkCatchUpBySnapshot(b *testing.B) {
 			b.Fatal(err)
 		}
 		node := c.Agents[l].Node()
-		ctx := context.Background()
-		for i := 1; i <= 3; i++ {
-			req := &fileservers.RegisterRequest{ID: fmt.Sprintf("fs%d", i), Address: fmt.Sprintf("127.0.0.1:%d", 9000+i)}
-			if _, err := node.Propose(ctx, fsm.DFSRegisterServerRequestType, req); err != nil {
-				b.Fatal(err)
-			}
-		}
 		start := time.Now()
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		var failed atomic.Value
-		for w := 0; w < 64; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := next.Add(1)
-					if i > int64(n) {
-						return
-					}
-					a, b2 := fmt.Sprintf("fs%d", i%3+1), fmt.Sprintf("fs%d", (i+1)%3+1)
-					req := &files.CreateRequest{ID: uuid.NewString(), Owner: fmt.Sprintf("user%d", i%100), Name: fmt.Sprintf("dir%d/file%d.bin", i%1000, i),
-						Size: 4096, SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Replicas: []string{a, b2}, Want: 2}
-					var err error
-					for try := 0; try < 5; try++ {
-						// An unknown outcome may have applied: then the id exists.
-						if _, err = node.Propose(ctx, fsm.DFSCreateFileRequestType, req); err == nil || errors.Is(err, fsm.ErrFileExists) {
-							err = nil
-							break
-						}
-					}
-					if err != nil {
-						failed.Store(err)
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		if err, ok := failed.Load().(error); ok {
-			b.Fatal(err)
-		}
+		loadFiles(b, node, n)
 		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "loaded-files/s")
 		target := node.FSM().AppliedIndex()
 		// Wait for the leader to snapshot past the load, so the newcomer
@@ -115,6 +76,55 @@ func BenchmarkCatchUpBySnapshot(b *testing.B) {
 			b.Fatalf("the new agent holds %d files, want %d", got, n)
 		}
 		c.Shutdown()
+	}
+}
+
+// loadFiles registers three file servers and proposes n files on them
+// through node, 64 at a time.
+func loadFiles(b *testing.B, node interface {
+	Propose(ctx context.Context, t fsm.MessageType, req any) (cluster.Applied, error)
+}, n int) {
+	b.Helper()
+	ctx := context.Background()
+	for i := 1; i <= 3; i++ {
+		req := &fileservers.RegisterRequest{ID: fmt.Sprintf("fs%d", i), Address: fmt.Sprintf("127.0.0.1:%d", 9000+i)}
+		if _, err := node.Propose(ctx, fsm.DFSRegisterServerRequestType, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				a, b2 := fmt.Sprintf("fs%d", i%3+1), fmt.Sprintf("fs%d", (i+1)%3+1)
+				req := &files.CreateRequest{ID: uuid.NewString(), Owner: fmt.Sprintf("user%d", i%100), Name: fmt.Sprintf("dir%d/file%d.bin", i%1000, i),
+					Size: 4096, SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Replicas: []string{a, b2}, Want: 2}
+				var err error
+				for try := 0; try < 5; try++ {
+					// An unknown outcome may have applied: then the id exists.
+					if _, err = node.Propose(ctx, fsm.DFSCreateFileRequestType, req); err == nil || errors.Is(err, fsm.ErrFileExists) {
+						err = nil
+						break
+					}
+				}
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		b.Fatal(err)
 	}
 }
 

@@ -423,6 +423,11 @@ func (s *Server) adminDFS(c echo.Context) error {
 	if s.dir == nil {
 		return errNoDFS
 	}
+	// Linearizable like every read unless ?stale: a drain or a server's
+	// death just answered shows at once, whichever agent is asked.
+	if err := s.consistentRead(c); err != nil {
+		return err
+	}
 	o := dfsOverview{Overview: s.dir.Overview()}
 	if s.sweep != nil {
 		st, err := s.sweep.Status(c.Request().Context())

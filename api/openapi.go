@@ -92,7 +92,7 @@ var routeDocs = []routeDoc{
 	{key: "GET /all", summary: "The files the token's user owns or may read", tag: "dfs", resp: []resp{ok200, unauth401}},
 	{key: "DELETE /file", summary: "Delete a file", tag: "dfs", query: []string{"name!"}, resp: []resp{ok200, unauth401, nf404, conf409}},
 	{key: "GET /access", summary: "Who may access a file", tag: "dfs", query: []string{"name!", "owner"}, resp: []resp{ok200, unauth401, forbid403, nf404}},
-	{key: "GET /admin/dfs", summary: "The file servers and the replication sweep", tag: "admin", resp: []resp{ok200, unauth401}},
+	{key: "GET /admin/dfs", summary: "The file servers and the replication sweep (linearizable unless ?stale)", tag: "admin", query: []string{"stale"}, resp: []resp{ok200, unauth401, unavail503}},
 	{key: "POST /admin/dfs/drain", summary: "Drain a file server (its copies made elsewhere)", tag: "admin", body: ctJSON, resp: []resp{ok200, bad400, unauth401, forbid403}},
 	{key: "POST /dfs/register", summary: "A file server announces itself", tag: "dfs", body: ctJSON, resp: []resp{ok200, bad400, unauth401, forbid403}},
 }

@@ -224,11 +224,7 @@ func (f *fsys) writeFiles(t *testing.T, n int, seed uint64) map[string]*content 
 		go func() {
 			defer wg.Done()
 			for c := range next {
-				a, err := f.do(context.Background(), w%agents, "alice", http.MethodPost, "/write?name="+q(c.name), c.bytes, nil)
-				if err == nil && a.status != http.StatusCreated {
-					err = fmt.Errorf("write %s: %s", c.name, a)
-				}
-				if err != nil {
+				if err := f.writeOne(w%agents, c); err != nil {
 					errs <- err
 				}
 			}
@@ -245,6 +241,32 @@ func (f *fsys) writeFiles(t *testing.T, n int, seed uint64) map[string]*content 
 	}
 	t.Logf("%d files written in %s", n, time.Since(began).Round(time.Millisecond))
 	return out
+}
+
+// writeOne writes c through agent i as a client should: a 503 (no
+// leader, or leadership lost so that the outcome is unknown, which a
+// loaded machine provokes now and then) is sent again, up to five times
+// in ten seconds; a 409 after such a retry means the first one
+// committed, which the reads that follow check byte for byte.
+func (f *fsys) writeOne(i int, c *content) error {
+	deadline := time.Now().Add(10 * time.Second)
+	retried := false
+	for try := 0; ; try++ {
+		a, err := f.do(context.Background(), i, "alice", http.MethodPost, "/write?name="+q(c.name), c.bytes, nil)
+		switch {
+		case err == nil && a.status == http.StatusCreated:
+			return nil
+		case err == nil && a.status == http.StatusConflict && retried:
+			return nil
+		case err == nil && a.status == http.StatusServiceUnavailable && try < 5 && time.Now().Before(deadline):
+			retried = true
+			time.Sleep(200 * time.Millisecond)
+			continue
+		case err == nil:
+			return fmt.Errorf("write %s: %s", c.name, a)
+		}
+		return err
+	}
 }
 
 // read reads owner's name through agent i and checks the bytes (and the
