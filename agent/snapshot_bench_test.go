@@ -62,6 +62,11 @@ func BenchmarkSnapshotSaveRestore(b *testing.B) {
 		}
 		save := time.Since(start)
 
+		// Leadership may have moved while a million files loaded; without
+		// a cluster key only the leader takes a restore.
+		if l, err = c.WaitForLeader(10 * time.Second); err != nil {
+			b.Fatal(err)
+		}
 		start = time.Now()
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPut, c.URL(l)+"/admin/snapshot", bytes.NewReader(archive))
 		req.Header.Set("Content-Type", "application/octet-stream")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/custodes/custodes/cluster"
 	"github.com/labstack/echo/v4"
@@ -64,12 +65,34 @@ func (s *Server) adminSnapshotRestore(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := sn.RestoreSnapshot(c.Request().Context(), s.uploadBody(c))
+	// A large state takes longer to check and restore than the server's
+	// deadlines allow: none while it runs (the body's reads still move
+	// the read deadline, so a stalled upload is cut off), then the usual
+	// one for the answer.
+	rc := http.NewResponseController(c.Response().Writer)
+	_ = rc.SetWriteDeadline(time.Time{})
+	out, err := sn.RestoreSnapshot(c.Request().Context(), &endOfBody{r: s.uploadBody(c), rc: rc})
+	s.extendWrite(c, 0)
 	if err != nil {
 		return err
 	}
-	s.extendWrite(c, 0)
 	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(out.Index, 10))
 	ledBy(c, out.Leader)
 	return c.JSON(http.StatusOK, out)
+}
+
+// endOfBody lifts the read deadline once the whole body has been read:
+// net/http then watches the connection for the client going away, and a
+// deadline passing during a long restore would cancel the request.
+type endOfBody struct {
+	r  io.Reader
+	rc *http.ResponseController
+}
+
+func (e *endOfBody) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		_ = e.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

@@ -329,5 +329,12 @@ type deadlineReader struct {
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
 	_ = d.rc.SetReadDeadline(time.Now().Add(d.idle))
-	return d.r.Read(p)
+	n, err := d.r.Read(p)
+	if err == io.EOF {
+		// The whole body is in: the restore that follows may outlast the
+		// deadline, and net/http's read that watches for the client
+		// going away would then time out and cancel the request.
+		_ = d.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
