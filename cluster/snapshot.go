@@ -231,10 +231,12 @@ func (n *Node) restoreLocal(ctx context.Context, archive *os.File) (Restored, er
 		return Restored{}, err
 	}
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: at - 1, Size: size}
-	timeout := n.cfg.LeaderWait
-	if d, ok := ctx.Deadline(); ok {
-		timeout = time.Until(d)
-	}
+	// raft.Restore's one timer bounds both handing the restore to Raft
+	// and, after the state machine restored it (15 s for a million
+	// files), handing Raft the no-op it then waits for: a timer shorter
+	// than the restore fails a restore that happened. It is not a bound
+	// on the restore, which cannot be cancelled once Raft has it.
+	const timeout = time.Hour
 	n.cfg.Logger.Warn("restoring the whole state from an operator's snapshot", "saved_at", hdr.Index, "saved_by", hdr.Node, "bytes", size)
 	if err := n.raft.Restore(meta, state, timeout); err != nil {
 		return Restored{}, raftError(err)
