@@ -179,9 +179,9 @@ func (w *world) agent(name string) (int, error) {
 	}
 	switch name {
 	case "the leader":
-		return w.c.WaitForLeader(10 * time.Second)
+		return w.c.WaitForLeader(20 * time.Second)
 	case "a follower", "the other follower":
-		if _, err := w.c.WaitForLeader(10 * time.Second); err != nil {
+		if _, err := w.c.WaitForLeader(20 * time.Second); err != nil {
 			return -1, err
 		}
 		f := w.c.Followers()

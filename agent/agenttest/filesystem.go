@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/custodes/custodes/agent"
 )
 
 // StartFileSystem starts agents agents and opts.FileServers file servers
@@ -17,6 +19,18 @@ import (
 func StartFileSystem(agents int, users []string, opts Options) (*Cluster, map[string]string, error) {
 	if len(opts.Keys) == 0 {
 		opts.Keys = NewKeys()
+	}
+	inner := opts.Configure
+	opts.Configure = func(i int, cfg *agent.Config) {
+		// 500 ms Raft timings, as directory/dfstest and
+		// replication/repltest use: a file system (agents, file servers,
+		// sweeps) on 2 loaded cores lost its leader for seconds at the
+		// registry's 200 ms. opts.Configure may set others.
+		cfg.Cluster.HeartbeatTimeout, cfg.Cluster.ElectionTimeout = 500*time.Millisecond, 500*time.Millisecond
+		cfg.Cluster.LeaderLeaseTimeout = 500 * time.Millisecond
+		if inner != nil {
+			inner(i, cfg)
+		}
 	}
 	c, err := Start(agents, opts)
 	if err != nil {
@@ -38,7 +52,7 @@ func StartFileSystem(agents int, users []string, opts Options) (*Cluster, map[st
 // services:read) and waits until every live agent knows them. It returns
 // their tokens by name, and the bootstrap token as "root".
 func (c *Cluster) MakeUsers(users []string) (map[string]string, error) {
-	l, err := c.WaitForLeader(10 * time.Second)
+	l, err := c.WaitForLeader(20 * time.Second)
 	if err != nil {
 		return nil, err
 	}
