@@ -110,7 +110,15 @@ func (p *progressBody) Read(b []byte) (int, error) {
 	if p.timeout > 0 {
 		_ = p.rc.SetReadDeadline(time.Now().Add(p.timeout))
 	}
-	return p.r.Read(b)
+	n, err := p.r.Read(b)
+	if err == io.EOF && p.timeout > 0 {
+		// The whole body is in. net/http now watches the connection for
+		// the client going away, and a read deadline passing while the
+		// handler still works (a long commit or restore) would cancel the
+		// request: none from here on; the answer keeps its write deadline.
+		_ = p.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 func (s *Server) uploadBody(c echo.Context) io.Reader {

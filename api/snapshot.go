@@ -65,13 +65,12 @@ func (s *Server) adminSnapshotRestore(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// A large state takes longer to check and restore than the server's
-	// deadlines allow: none while it runs (the body's reads still move
-	// the read deadline, so a stalled upload is cut off), then the usual
-	// one for the answer.
-	rc := http.NewResponseController(c.Response().Writer)
-	_ = rc.SetWriteDeadline(time.Time{})
-	out, err := sn.RestoreSnapshot(c.Request().Context(), &endOfBody{r: s.uploadBody(c), rc: rc})
+	// A large state takes longer to check and restore than the answer's
+	// write deadline allows: none while it runs, then the usual one. The
+	// body's reads still move the read deadline (a stalled upload is cut
+	// off) and lift it at its end (uploadBody).
+	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Time{})
+	out, err := sn.RestoreSnapshot(c.Request().Context(), s.uploadBody(c))
 	s.extendWrite(c, 0)
 	if err != nil {
 		return err
@@ -79,20 +78,4 @@ func (s *Server) adminSnapshotRestore(c echo.Context) error {
 	c.Response().Header().Set(HeaderIndex, strconv.FormatUint(out.Index, 10))
 	ledBy(c, out.Leader)
 	return c.JSON(http.StatusOK, out)
-}
-
-// endOfBody lifts the read deadline once the whole body has been read:
-// net/http then watches the connection for the client going away, and a
-// deadline passing during a long restore would cancel the request.
-type endOfBody struct {
-	r  io.Reader
-	rc *http.ResponseController
-}
-
-func (e *endOfBody) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err == io.EOF {
-		_ = e.rc.SetReadDeadline(time.Time{})
-	}
-	return n, err
 }

@@ -41,7 +41,6 @@ type ArchiveHeader struct {
 	Index   uint64    `json:"index"`
 	Node    string    `json:"node"`
 	Taken   time.Time `json:"taken"`
-	Agent   string    `json:"agent_version,omitempty"`
 }
 
 // DefaultMaxSnapshotBytes is the largest archive a restore takes unless
@@ -144,7 +143,7 @@ func (n *Node) RestoreSnapshot(ctx context.Context, r io.Reader) (Restored, erro
 		// restoreLocal checks the whole archive as it rewrites it, before
 		// anything changes: a check of its own first would decode the
 		// state once more (15 s of a 1M-file restore).
-		return n.restoreLocal(ctx, spool)
+		return n.restoreLocal(spool)
 	}
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return Restored{}, err
@@ -188,16 +187,14 @@ func checkArchive(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if _, err := fsm.Rewrite(body, io.Discard, 0); err != nil {
-		return err
-	}
-	return nil
+	_, err = fsm.CheckSnapshot(body)
+	return err
 }
 
 // restoreLocal is the leader's restore: the archive's state is rewritten
 // (checked again) at an index past the log's end into a second temporary
 // file, which raft.Restore installs here and sends to every follower.
-func (n *Node) restoreLocal(ctx context.Context, archive *os.File) (Restored, error) {
+func (n *Node) restoreLocal(archive *os.File) (Restored, error) {
 	n.restoreMu.Lock()
 	defer n.restoreMu.Unlock()
 	if !n.IsLeader() {
@@ -312,7 +309,7 @@ func (n *Node) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 	defer removeFile(spool)
 	_ = rc.SetWriteDeadline(time.Time{}) // the restore takes as long as the state is large
 	// restoreLocal checks every byte before anything changes.
-	out, err := n.restoreLocal(r.Context(), spool)
+	out, err := n.restoreLocal(spool)
 	if err != nil {
 		writeError(w, err)
 		return

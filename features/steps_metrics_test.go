@@ -16,17 +16,19 @@ import (
 // as Prometheus prints it ("name" or `name{label="v"}`), and several
 // series of one name are summed when no labels are given.
 
-// metricValue scrapes agent i and returns the series' value (0 when it is
-// not there yet: a counter not yet incremented is not printed).
-func (w *world) metricValue(i int, series string) (float64, error) {
+// metricValue scrapes agent i and returns the series' value and whether
+// it is exported at all (a counter not yet incremented is not printed,
+// and must not read as 0: "at least 0" would then hold for a metric that
+// does not exist).
+func (w *world) metricValue(i int, series string) (float64, bool, error) {
 	r, err := w.send(i, http.MethodGet, "/metrics", nil)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if r.status != http.StatusOK {
-		return 0, fmt.Errorf("GET /metrics: %d %s", r.status, r.body)
+		return 0, false, fmt.Errorf("GET /metrics: %d %s", r.status, r.body)
 	}
-	sum := 0.0
+	sum, found := 0.0, false
 	sc := bufio.NewScanner(bytes.NewReader(r.body))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -44,11 +46,11 @@ func (w *world) metricValue(i int, series string) (float64, error) {
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %v", line, err)
+			return 0, false, fmt.Errorf("%s: %v", line, err)
 		}
-		sum += v
+		sum, found = sum+v, true
 	}
-	return sum, sc.Err()
+	return sum, found, sc.Err()
 }
 
 // metricAtLeast waits until the series of who reaches min.
@@ -58,9 +60,12 @@ func (w *world) metricAtLeast(series, who string, min float64) error {
 		if err != nil {
 			return err
 		}
-		v, err := w.metricValue(i, series)
+		v, found, err := w.metricValue(i, series)
 		if err != nil {
 			return err
+		}
+		if !found {
+			return fmt.Errorf("%s of %s is not exported", series, who)
 		}
 		if v < min {
 			return fmt.Errorf("%s of %s is %v, want at least %v", series, who, v, min)
@@ -73,16 +78,19 @@ func (w *world) metricAtLeast(series, who string, min float64) error {
 // reaches min.
 func (w *world) metricSumAtLeast(series string, min float64) error {
 	return poll(10*time.Second, func() error {
-		sum := 0.0
+		sum, found := 0.0, false
 		for i, a := range w.c.Agents {
 			if a == nil {
 				continue
 			}
-			v, err := w.metricValue(i, series)
+			v, ok, err := w.metricValue(i, series)
 			if err != nil {
 				return err
 			}
-			sum += v
+			sum, found = sum+v, found || ok
+		}
+		if !found {
+			return fmt.Errorf("no agent exports %s", series)
 		}
 		if sum < min {
 			return fmt.Errorf("%s summed over the agents is %v, want at least %v", series, sum, min)

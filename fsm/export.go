@@ -24,6 +24,17 @@ func (e Export) Index() uint64 { return e.s.applied }
 // reads).
 func (e Export) Write(w io.Writer) error { return e.s.write(w) }
 
+// CheckSnapshot reads a snapshot that came from outside the cluster and
+// checks it exactly as Restore would, changing nothing and writing
+// nothing. It returns the index the snapshot claims.
+func CheckSnapshot(r io.Reader) (uint64, error) {
+	applied, _, err := readSnapshot(r)
+	if err != nil {
+		return 0, fmt.Errorf("%w: not a snapshot of this state: %v", ErrInvalid, err)
+	}
+	return applied, nil
+}
+
 // Rewrite reads a snapshot that came from outside the cluster (an
 // operator's file), checks it exactly as Restore would (every section
 // decoded, every table's consistency checks), and writes it again as this

@@ -24,6 +24,9 @@ func TestExportAndRewrite(t *testing.T) {
 		t.Fatalf("export differs from Persist:\n%s\n%s", out.Bytes(), want)
 	}
 
+	if was, err := CheckSnapshot(bytes.NewReader(out.Bytes())); err != nil || was != h.fsm.AppliedIndex() {
+		t.Fatalf("CheckSnapshot = %d, %v; want %d", was, err, h.fsm.AppliedIndex())
+	}
 	const at = 5000
 	var re bytes.Buffer
 	was, err := Rewrite(bytes.NewReader(out.Bytes()), &re, at)
@@ -45,7 +48,7 @@ func TestExportAndRewrite(t *testing.T) {
 	sameState(t, got, want)
 }
 
-// Rewrite refuses what Restore refuses, and writes nothing whole then.
+// CheckSnapshot and Rewrite refuse what Restore refuses.
 func TestRewriteRefusesWhatRestoreRefuses(t *testing.T) {
 	h := newHarness(t)
 	populate(h)
@@ -62,6 +65,9 @@ func TestRewriteRefusesWhatRestoreRefuses(t *testing.T) {
 			_, err := Rewrite(bytes.NewReader(in), &bytes.Buffer{}, 10)
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("Rewrite = %v, want ErrInvalid", err)
+			}
+			if _, err := CheckSnapshot(bytes.NewReader(in)); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("CheckSnapshot = %v, want ErrInvalid", err)
 			}
 			if restore(New(DefaultConfig()), in) == nil {
 				t.Fatal("Restore took what Rewrite refused")

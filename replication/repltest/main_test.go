@@ -245,11 +245,10 @@ func (f *fsys) writeFiles(t *testing.T, n int, seed uint64) map[string]*content 
 
 // writeOne writes c through agent i as a client should: a 503 (no
 // leader, or leadership lost so that the outcome is unknown, which a
-// loaded machine provokes now and then) is sent again, up to five times
-// in ten seconds; a 409 after such a retry means the first one
+// loaded machine provokes now and then) is sent again once a leader is
+// known, up to five times; a 409 after such a retry means the first one
 // committed, which the reads that follow check byte for byte.
 func (f *fsys) writeOne(i int, c *content) error {
-	deadline := time.Now().Add(10 * time.Second)
 	retried := false
 	for try := 0; ; try++ {
 		a, err := f.do(context.Background(), i, "alice", http.MethodPost, "/write?name="+q(c.name), c.bytes, nil)
@@ -258,9 +257,11 @@ func (f *fsys) writeOne(i int, c *content) error {
 			return nil
 		case err == nil && a.status == http.StatusConflict && retried:
 			return nil
-		case err == nil && a.status == http.StatusServiceUnavailable && try < 5 && time.Now().Before(deadline):
+		case err == nil && a.status == http.StatusServiceUnavailable && try < 5:
 			retried = true
-			time.Sleep(200 * time.Millisecond)
+			if _, err := f.c.WaitForLeader(10 * time.Second); err != nil {
+				return fmt.Errorf("write %s: %s, then %v", c.name, a, err)
+			}
 			continue
 		case err == nil:
 			return fmt.Errorf("write %s: %s", c.name, a)
