@@ -326,3 +326,33 @@ func decode(raw []byte, out any, path string) error {
 	}
 	return nil
 }
+
+// get is the commands' usual read: build the client, GET path into out,
+// and with -json print the API's answer as it is. done reports that the
+// answer was printed (the command has nothing left to do).
+func (f *cmdFlags) get(inv *invocation, path string, query url.Values, out any) (done bool, err error) {
+	c, err := f.client(inv)
+	if err != nil {
+		return false, err
+	}
+	raw, err := c.get(inv.ctx, path, query, out)
+	return f.printed(inv, raw, err)
+}
+
+// send is get for a call with a JSON body (in, none when nil).
+func (f *cmdFlags) send(inv *invocation, method, path string, query url.Values, in, out any) (done bool, err error) {
+	c, err := f.client(inv)
+	if err != nil {
+		return false, err
+	}
+	raw, err := c.send(inv.ctx, method, path, query, in, out)
+	return f.printed(inv, raw, err)
+}
+
+// printed prints raw with -json once the call succeeded.
+func (f *cmdFlags) printed(inv *invocation, raw []byte, err error) (bool, error) {
+	if err != nil || !f.json {
+		return false, err
+	}
+	return true, writeJSON(inv.stdout, raw)
+}

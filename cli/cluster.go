@@ -25,19 +25,11 @@ func runMembers(inv *invocation, args []string) error {
 	if _, err := f.operands(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
 	var ans struct {
 		Members []memberView `json:"members"`
 	}
-	raw, err := c.get(inv.ctx, "/admin/members", nil, &ans)
-	if err != nil {
+	if done, err := f.get(inv, "/admin/members", nil, &ans); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	return writeTable(inv.stdout, []string{"NAME", "ROLE", "STATE", "HTTP", "RAFT", "GOSSIP"}, membersRows(ans.Members))
 }
@@ -108,22 +100,14 @@ func runRaft(inv *invocation, args []string) error {
 	if _, err := f.operands(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
 	var st raftView
-	raw, err := c.get(inv.ctx, "/admin/raft", nil, &st)
-	if err != nil {
+	if done, err := f.get(inv, "/admin/raft", nil, &st); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	// The leader's view of each peer's progress. Without a leader there is
 	// none: the table still shows the configuration.
 	var h healthView
-	_, herr := c.get(inv.ctx, "/admin/health", nil, &h)
+	_, herr := f.get(inv, "/admin/health", nil, &h) // not -json: that returned above
 	if err := writeTable(inv.stdout, []string{"ID", "ADDRESS", "STATE", "VOTER", "LAST INDEX"}, raftRows(st, h, herr == nil)); err != nil {
 		return err
 	}
@@ -164,17 +148,9 @@ func runHealth(inv *invocation, args []string) error {
 	if _, err := f.operands(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
 	var h healthView
-	raw, err := c.get(inv.ctx, "/admin/health", nil, &h)
-	if err != nil {
+	if done, err := f.get(inv, "/admin/health", nil, &h); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	fmt.Fprintf(inv.stdout, "leader %s, %d voters, failure tolerance %d\n\n", orDash(h.Leader), h.Voters, h.FailureTolerance)
 	now := time.Now()
@@ -197,16 +173,8 @@ func raftRemovePeer(inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
+	if done, err := f.send(inv, http.MethodPost, "/admin/raft/remove-peer", nil, map[string]string{"id": ops[0]}, nil); done || err != nil {
 		return err
-	}
-	raw, err := c.send(inv.ctx, http.MethodPost, "/admin/raft/remove-peer", nil, map[string]string{"id": ops[0]}, nil)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	fmt.Fprintf(inv.stdout, "removed %s from the Raft configuration\n", ops[0])
 	return nil

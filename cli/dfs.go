@@ -52,17 +52,9 @@ func runDFS(inv *invocation, args []string) error {
 	if _, err := f.operands(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
 	var v dfsView
-	raw, err := c.get(inv.ctx, "/admin/dfs", nil, &v)
-	if err != nil {
+	if done, err := f.get(inv, "/admin/dfs", nil, &v); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	return writeDFS(inv.stdout, v, time.Now())
 }
@@ -99,21 +91,13 @@ func dfsDrain(inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
 	var srv struct {
 		ID    string `json:"id"`
 		State string `json:"state"`
 		Files int64  `json:"files"`
 	}
-	raw, err := c.send(inv.ctx, http.MethodPost, "/admin/dfs/drain", nil, map[string]string{"server": ops[0]}, &srv)
-	if err != nil {
+	if done, err := f.send(inv, http.MethodPost, "/admin/dfs/drain", nil, map[string]string{"server": ops[0]}, &srv); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	fmt.Fprintf(inv.stdout, "%s is %s: %d files to copy elsewhere\n", srv.ID, srv.State, srv.Files)
 	return nil

@@ -43,10 +43,6 @@ func filesLs(inv *invocation, args []string) error {
 	if _, err := f.operands(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
 	var ans struct {
 		Files []struct {
 			ID      string `json:"id"`
@@ -58,12 +54,8 @@ func filesLs(inv *invocation, args []string) error {
 			Access  string `json:"access"`
 		} `json:"files"`
 	}
-	raw, err := c.get(inv.ctx, "/all", nil, &ans)
-	if err != nil {
+	if done, err := f.get(inv, "/all", nil, &ans); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	list := ans.Files
 	sort.Slice(list, func(i, j int) bool {
@@ -85,16 +77,8 @@ func filesRm(inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
+	if done, err := f.send(inv, http.MethodDelete, "/file", url.Values{"name": {ops[0]}}, nil, nil); done || err != nil {
 		return err
-	}
-	raw, err := c.send(inv.ctx, http.MethodDelete, "/file", url.Values{"name": {ops[0]}}, nil, nil)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	fmt.Fprintf(inv.stdout, "deleted %s\n", ops[0])
 	return nil
@@ -113,10 +97,6 @@ func filesLock(inv *invocation, args []string) error {
 	if *ttl <= 0 {
 		return f.usagef("--ttl must be positive")
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
 	q := fileQuery(ops[0], *owner)
 	q.Set("ttl", ttl.String())
 	var g struct {
@@ -124,12 +104,8 @@ func filesLock(inv *invocation, args []string) error {
 		Fence   uint64    `json:"fence"`
 		Expires time.Time `json:"expires"`
 	}
-	raw, err := c.send(inv.ctx, http.MethodPost, "/lock", q, nil, &g)
-	if err != nil {
+	if done, err := f.send(inv, http.MethodPost, "/lock", q, nil, &g); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	fmt.Fprintln(inv.stdout, g.Token)
 	fmt.Fprintf(inv.stderr, "locked %s: fence %d, expires %s\n", ops[0], g.Fence, g.Expires.Local().Format(time.RFC3339))
@@ -184,16 +160,8 @@ func filesShare(inv *invocation, args []string) error {
 	default:
 		return f.usagef("mode %q: read, write or none", ops[2])
 	}
-	c, err := f.client(inv)
-	if err != nil {
+	if done, err := f.send(inv, http.MethodPost, "/share", nil, map[string]string{"name": ops[0], "with": ops[1], "mode": ops[2]}, nil); done || err != nil {
 		return err
-	}
-	raw, err := c.send(inv.ctx, http.MethodPost, "/share", nil, map[string]string{"name": ops[0], "with": ops[1], "mode": ops[2]}, nil)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	if ops[2] == "none" {
 		fmt.Fprintf(inv.stdout, "%s is no longer shared with %s\n", ops[0], ops[1])
@@ -207,10 +175,6 @@ func filesStat(inv *invocation, args []string) error {
 	f := inv.newFlags("files stat", "[flags] NAME", "Show a file: id, owner, version, size, SHA-256, your access, and each replica's state.")
 	owner := f.String("owner", "", "the file's owner, when it is another user's file shared with you")
 	ops, err := f.operands(args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(inv)
 	if err != nil {
 		return err
 	}
@@ -228,12 +192,8 @@ func filesStat(inv *invocation, args []string) error {
 			State   string `json:"state"`
 		} `json:"replica_states"`
 	}
-	raw, err := c.get(inv.ctx, "/stat", fileQuery(ops[0], *owner), &st)
-	if err != nil {
+	if done, err := f.get(inv, "/stat", fileQuery(ops[0], *owner), &st); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	if err := writeFields(inv.stdout, [][2]string{
 		{"name", st.Name}, {"owner", st.Owner}, {"id", st.ID}, {"version", strconv.FormatUint(st.Version, 10)},

@@ -321,21 +321,12 @@ func runDeregister(inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
-	raw, err := c.send(inv.ctx, http.MethodDelete, "/instance/"+ops[0], nil, nil, nil)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
-	}
 	var res struct {
 		Index uint64 `json:"index"`
 	}
-	_ = decode(raw, &res, "/instance")
+	if done, err := f.send(inv, http.MethodDelete, "/instance/"+ops[0], nil, nil, &res); done || err != nil {
+		return err
+	}
 	fmt.Fprintf(inv.stdout, "deregistered %s (index %d)\n", ops[0], res.Index)
 	return nil
 }
@@ -346,21 +337,12 @@ func runHeartbeat(inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
-	raw, err := c.send(inv.ctx, http.MethodPut, "/instance/"+ops[0]+"/heartbeat", nil, nil, nil)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
-	}
 	var res struct {
 		Status string `json:"status"`
 	}
-	_ = decode(raw, &res, "/heartbeat")
+	if done, err := f.send(inv, http.MethodPut, "/instance/"+ops[0]+"/heartbeat", nil, nil, &res); done || err != nil {
+		return err
+	}
 	fmt.Fprintf(inv.stdout, "%s %s\n", ops[0], res.Status)
 	return nil
 }

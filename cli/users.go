@@ -36,19 +36,11 @@ func usersLs(inv *invocation, args []string) error {
 	if _, err := f.operands(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
 	var ans struct {
 		Users []userView `json:"users"`
 	}
-	raw, err := c.get(inv.ctx, "/acl/users", nil, &ans)
-	if err != nil {
+	if done, err := f.get(inv, "/acl/users", nil, &ans); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	sort.Slice(ans.Users, func(i, j int) bool { return ans.Users[i].Name < ans.Users[j].Name })
 	rows := make([][]string, len(ans.Users))
@@ -112,16 +104,8 @@ func usersRm(inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
+	if done, err := f.send(inv, http.MethodDelete, "/acl/users/"+ops[0], nil, nil, nil); done || err != nil {
 		return err
-	}
-	raw, err := c.send(inv.ctx, http.MethodDelete, "/acl/users/"+ops[0], nil, nil, nil)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	fmt.Fprintf(inv.stdout, "deleted user %s\n", ops[0])
 	return nil
@@ -154,17 +138,9 @@ func aclWhoami(inv *invocation, args []string) error {
 	if _, err := f.operands(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := f.client(inv)
-	if err != nil {
-		return err
-	}
 	var u userView
-	raw, err := c.get(inv.ctx, "/acl/whoami", nil, &u)
-	if err != nil {
+	if done, err := f.get(inv, "/acl/whoami", nil, &u); done || err != nil {
 		return err
-	}
-	if f.json {
-		return writeJSON(inv.stdout, raw)
 	}
 	return writeTable(inv.stdout, []string{"NAME", "ROLES"}, [][]string{{u.Name, orDash(strings.Join(u.Roles, ","))}})
 }
