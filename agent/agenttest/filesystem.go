@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -52,49 +53,75 @@ func StartFileSystem(agents int, users []string, opts Options) (*Cluster, map[st
 // services:read) and waits until every live agent knows them. It returns
 // their tokens by name, and the bootstrap token as "root".
 func (c *Cluster) MakeUsers(users []string) (map[string]string, error) {
-	l, err := c.WaitForLeader(20 * time.Second)
-	if err != nil {
-		return nil, err
-	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	post := func(path, token string, body any) (map[string]any, error) {
-		b, _ := json.Marshal(body)
-		req, err := http.NewRequest(http.MethodPost, c.URL(l)+path, bytes.NewReader(b))
+	// post calls the leader of the moment and returns the status with the
+	// decoded answer.
+	post := func(path, token string, body any) (int, map[string]any, error) {
+		l, err := c.WaitForLeader(20 * time.Second)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
-		req.Header.Set("Content-Type", "application/json")
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, err := http.NewRequest(http.MethodPost, c.URL(l)+path, rd)
+		if err != nil {
+			return 0, nil, err
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		defer resp.Body.Close()
 		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
-			return nil, fmt.Errorf("POST %s: %d %v %v", path, resp.StatusCode, out, err)
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return resp.StatusCode, nil, fmt.Errorf("POST %s: %d %v", path, resp.StatusCode, err)
 		}
-		return out, nil
+		return resp.StatusCode, out, nil
 	}
-	boot, err := post("/acl/bootstrap", "", nil)
+	// token makes a call that answers a token, as a client should on a
+	// loaded machine: a 503 (no leader, or an outcome unknown) is sent
+	// again; when a retry finds the object made (conflict), again is how
+	// its token is had instead (a rotation), if there is one.
+	token := func(path, auth string, body any, again func() (int, map[string]any, error)) (string, error) {
+		for try := 0; ; try++ {
+			status, out, err := post(path, auth, body)
+			if err == nil && (status == http.StatusConflict || status == http.StatusForbidden) && try > 0 && again != nil {
+				status, out, err = again()
+			}
+			if err != nil {
+				return "", err
+			}
+			if status == http.StatusServiceUnavailable && try < 4 {
+				continue
+			}
+			tok, ok := out["token"].(string)
+			if status >= 300 || !ok {
+				return "", fmt.Errorf("POST %s: %d %v", path, status, out)
+			}
+			return tok, nil
+		}
+	}
+	// A bootstrap whose outcome was unknown and that applied cannot give
+	// its token again: that case stays an error.
+	root, err := token("/acl/bootstrap", "", nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	root, ok := boot["token"].(string)
-	if !ok {
-		return nil, fmt.Errorf("POST /acl/bootstrap: no token in %v", boot)
-	}
 	tokens := map[string]string{"root": root}
 	for _, u := range users {
-		out, err := post("/acl/users", root, map[string]any{"name": u, "roles": []string{"services:read"}})
+		tok, err := token("/acl/users", root, map[string]any{"name": u, "roles": []string{"services:read"}},
+			func() (int, map[string]any, error) { return post("/acl/users/"+u+"/token", root, nil) })
 		if err != nil {
 			return nil, err
-		}
-		tok, ok := out["token"].(string)
-		if !ok {
-			return nil, fmt.Errorf("POST /acl/users %s: no token in %v", u, out)
 		}
 		tokens[u] = tok
 	}
