@@ -80,7 +80,7 @@ func (n *Node) applyLocal(ctx context.Context, t fsm.MessageType, req any) (Appl
 			return Applied{}, ErrShutdown
 		}
 	} else {
-		res = raftSink{raft: n.raft, timeout: n.cfg.ApplyTimeout, id: n.cfg.NodeID, obs: n.obs}.send([][]byte{data})()[0]
+		res = raftSink{raft: n.raft, timeout: n.cfg.ApplyTimeout, id: n.cfg.NodeID, obs: n.obs, shutdown: n.shutdownCh}.send([][]byte{data})()[0]
 	}
 	return outcome(res)
 }

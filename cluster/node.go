@@ -225,7 +225,7 @@ func (n *Node) startRaft(hlog hclog.Logger) error {
 	n.raft = r
 	n.notifyCh = notify
 	if n.cfg.ApplyGroups > 0 {
-		n.grouper = newGrouper(raftSink{raft: r, timeout: n.cfg.ApplyTimeout, id: n.cfg.NodeID, obs: n.obs}, n.cfg.ApplyTimeout, n.cfg.ApplyGroups, 4*rc.MaxAppendEntries, n.shutdownCh)
+		n.grouper = newGrouper(raftSink{raft: r, timeout: n.cfg.ApplyTimeout, id: n.cfg.NodeID, obs: n.obs, shutdown: n.shutdownCh}, n.cfg.ApplyTimeout, n.cfg.ApplyGroups, 4*rc.MaxAppendEntries, n.shutdownCh)
 	}
 	n.remote = newGrouper(remoteSink{n}, n.cfg.ApplyTimeout, n.cfg.ForwardInFlight, 4*maxWireCommands, n.shutdownCh)
 	return nil
