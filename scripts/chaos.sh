@@ -25,12 +25,9 @@ die() { echo "chaos: $*" >&2; exit 1; }
 # The cluster records, per node I: nodeI.pid, nodeI.http (host:port), and
 # with --netns, nodeI.ns (namespace) and nodeI.ip; netns.prefix names the
 # bridge namespace.
-pid_of()  { cat "$DIR/node$1.pid" 2>/dev/null || true; }
 http_of() { cat "$DIR/node$1.http"; }
 nodes()   { for f in "$DIR"/node*.http; do n=${f##*/node}; echo "${n%.http}"; done | sort -n; }
-# running: exists and is not a zombie awaiting reaping.
-running() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
-alive()   { local p; p=$(pid_of "$1"); [ -n "$p" ] && running "$p"; }
+. "$here/proc.sh"
 
 leader() {
   local i

@@ -45,13 +45,7 @@ load() {
   . "$DIR/cluster.env"
 }
 
-pid_of() { cat "$DIR/node$1.pid" 2>/dev/null || true; }
-# running: the process exists and is not a zombie (a killed agent whose
-# parent has exited stays a zombie until init reaps it). One look, from
-# ps: a process reaped between a kill -0 and a ps would otherwise read as
-# running (an empty state is not Z), which failed a restart now and then.
-running() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null | cut -c1); [ -n "$s" ] && [ "$s" != Z ]; }
-alive()  { local p; p=$(pid_of "$1"); [ -n "$p" ] && running "$p"; }
+. "$here/proc.sh"
 
 netns_up() {
   local n=$1 sw="$PREFIX-sw" i

@@ -31,7 +31,7 @@ cmd=${1:-run}
 
 die() { echo "seaweed: $*" >&2; exit 1; }
 
-running() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
+. "$here/proc.sh"   # running PID
 
 # stop: the filer first, then the volume servers, then the master (a filer
 # whose master is gone takes 20 s to stop); SIGTERM to each group's PIDs
