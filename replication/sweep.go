@@ -56,6 +56,9 @@ type Config struct {
 	Concurrency int
 	// ProbeTimeout bounds the direct probe of a server gossip reports dead.
 	ProbeTimeout time.Duration
+	// ProbeAttempts is how many probes, a ProbeTimeout apart, must all
+	// fail before such a server is committed dead.
+	ProbeAttempts int
 	// CopyTimeout bounds one copy.
 	CopyTimeout time.Duration
 	// OrphanGrace is how old a copy of a file the index never knew must
@@ -74,7 +77,7 @@ type Config struct {
 
 // DefaultConfig returns the seed's: a sweep every 30 s.
 func DefaultConfig() Config {
-	return Config{Interval: 30 * time.Second, Concurrency: 4, ProbeTimeout: 2 * time.Second, CopyTimeout: 5 * time.Minute, OrphanGrace: time.Hour, Prompt: 200 * time.Millisecond, InventoryInterval: 10 * time.Minute}
+	return Config{Interval: 30 * time.Second, Concurrency: 4, ProbeTimeout: 2 * time.Second, ProbeAttempts: 3, CopyTimeout: 5 * time.Minute, OrphanGrace: time.Hour, Prompt: 200 * time.Millisecond, InventoryInterval: 10 * time.Minute}
 }
 
 // Validate checks the configuration.
@@ -86,6 +89,8 @@ func (c *Config) Validate() error {
 		return errors.New("replication-concurrency must be at least 1")
 	case c.ProbeTimeout <= 0, c.CopyTimeout <= 0, c.Prompt <= 0:
 		return errors.New("replication timeouts must be positive")
+	case c.ProbeAttempts < 1:
+		return errors.New("replication probe attempts must be at least 1")
 	case c.OrphanGrace < 0:
 		return errors.New("orphan-grace must not be negative")
 	case c.InventoryInterval < 0:
@@ -290,7 +295,7 @@ func (s *Sweeper) sweep(ctx context.Context) {
 }
 
 // detect probes every server the index holds alive and gossip does not,
-// and commits it dead when the probe fails too; and every server the
+// and commits it dead when ProbeAttempts probes fail too (confirmDead); and every server the
 // index holds dead and gossip alive, and commits it alive again when it
 // answers (revive).
 func (s *Sweeper) detect(ctx context.Context) {
@@ -303,9 +308,7 @@ func (s *Sweeper) detect(ctx context.Context) {
 		if srv.State != fileservers.StateAlive || g[srv.ID] == gossip.StateAlive {
 			continue
 		}
-		pctx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout)
-		err := s.fs.Alive(pctx, srv.Address)
-		cancel()
+		err := confirmDead(ctx, func(pctx context.Context) error { return s.fs.Alive(pctx, srv.Address) }, s.cfg.ProbeAttempts, s.cfg.ProbeTimeout)
 		if err == nil {
 			// Gossip's view is stale or partitioned: the server answers.
 			s.mu.Lock()
