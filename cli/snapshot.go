@@ -28,6 +28,7 @@ func snapshotSave(inv *invocation, args []string) error {
 	f := inv.newFlags("snapshot save", "[flags] FILE",
 		"Save the whole replicated state, taken fresh on the leader, to FILE (- for stdout). It is written to a\n"+
 			"temporary file beside FILE and renamed once complete. Needs a management token (or no ACLs).")
+	idle := f.Duration("idle-timeout", defaultIdleTimeout, "give up when no data arrives for this long (0: never)")
 	ops, err := f.operands(args, 1, 1)
 	if err != nil {
 		return err
@@ -36,14 +37,18 @@ func snapshotSave(inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.do(inv.ctx, request{method: http.MethodGet, path: "/admin/snapshot",
+	w := watchIdle(inv.ctx, *idle)
+	defer w.stop()
+	resp, err := c.do(w.ctx, request{method: http.MethodGet, path: "/admin/snapshot",
 		header: http.Header{"Accept": {"application/octet-stream"}}})
 	if err != nil {
-		return err
+		return w.explain(err)
 	}
 	defer resp.Body.Close()
+	w.body(resp)
 	index, _ := strconv.ParseUint(resp.Header.Get("X-Custodes-Index"), 10, 64)
 	n, sum, err := inv.download(resp, ops[0], "snapshot", "")
+	err = w.explain(err)
 	if err != nil {
 		return fmt.Errorf("snapshot: after %d bytes: %w", n, err)
 	}

@@ -233,6 +233,7 @@ func filesGet(inv *invocation, args []string) error {
 			"default). It is streamed into a temporary file beside LOCAL, checked against the file's SHA-256, then\n"+
 			"renamed into place.")
 	owner := f.String("owner", "", "the file's owner, when it is another user's file shared with you")
+	idle := f.Duration("idle-timeout", defaultIdleTimeout, "give up when no data arrives for this long (0: never)")
 	ops, err := f.operands(args, 1, 2)
 	if err != nil {
 		return err
@@ -249,14 +250,18 @@ func filesGet(inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.do(inv.ctx, request{method: http.MethodGet, path: "/read", query: fileQuery(ops[0], *owner)})
+	w := watchIdle(inv.ctx, *idle)
+	defer w.stop()
+	resp, err := c.do(w.ctx, request{method: http.MethodGet, path: "/read", query: fileQuery(ops[0], *owner)})
 	if err != nil {
-		return err
+		return w.explain(err)
 	}
 	defer resp.Body.Close()
+	w.body(resp)
 	// The ETag is the file's SHA-256 (api/dfs.go).
 	want := strings.Trim(resp.Header.Get("ETag"), `"`)
 	n, sum, err := inv.download(resp, local, ops[0], want)
+	err = w.explain(err)
 	if err != nil {
 		return fmt.Errorf("%s: after %d bytes: %w", ops[0], n, err)
 	}

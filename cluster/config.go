@@ -71,7 +71,8 @@ type Config struct {
 	ForwardInFlight int
 	ForwardTimeout  time.Duration
 	// MaxSnapshotBytes bounds an operator's snapshot archive sent to be
-	// restored (spooled to DataDir first); 0 is DefaultMaxSnapshotBytes.
+	// restored (spooled to DataDir first), and the state inside it once
+	// decompressed (--max-snapshot-bytes); 0 is DefaultMaxSnapshotBytes.
 	MaxSnapshotBytes int64
 
 	// FSM holds the limits the state machine's Validate applies to

@@ -87,14 +87,18 @@ func (s *Snapshot) Write(w io.Writer) error {
 
 // openArchive checks an archive's header and returns it and a reader of
 // the state's snapshot inside. Reading that to its end also checks the
-// gzip trailer (a damaged or truncated file fails there).
-func openArchive(r io.Reader) (ArchiveHeader, io.Reader, error) {
+// gzip trailer (a damaged or truncated file fails there). The state may
+// be at most limit bytes once decompressed, as the archive is on the wire:
+// a few kilobytes of gzip can stand for terabytes of JSON, which the
+// tables decoded whole would hold in memory.
+func openArchive(r io.Reader, limit int64) (ArchiveHeader, *archiveBody, error) {
 	var h ArchiveHeader
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return h, nil, fmt.Errorf("%w: not a custodes snapshot archive (gzip: %v)", fsm.ErrInvalid, err)
 	}
-	br := bufio.NewReaderSize(zr, 64<<10)
+	capped := &cappedReader{r: zr, left: limit, limit: limit}
+	br := bufio.NewReaderSize(capped, 64<<10)
 	line, err := br.ReadSlice('\n')
 	if err != nil {
 		return h, nil, fmt.Errorf("%w: not a custodes snapshot archive (no header line: %v)", fsm.ErrInvalid, err)
@@ -108,7 +112,50 @@ func openArchive(r io.Reader) (ArchiveHeader, io.Reader, error) {
 	if h.Version != archiveVersion {
 		return h, nil, fmt.Errorf("%w: archive version %d, this agent reads %d", fsm.ErrInvalid, h.Version, archiveVersion)
 	}
-	return h, br, nil
+	return h, &archiveBody{Reader: br, capped: capped}, nil
+}
+
+// archiveBody is the state inside an archive.
+type archiveBody struct {
+	*bufio.Reader
+	capped *cappedReader
+}
+
+// explain returns the limit's error when the state passed it (the
+// decoder reading the state words it as a malformed snapshot), else err.
+func (b *archiveBody) explain(err error) error {
+	if err != nil && b.capped.over != nil {
+		return b.capped.over
+	}
+	return err
+}
+
+// cappedReader fails with ErrTooLarge once more than limit bytes were
+// read (io.LimitReader would end them quietly, as a truncated archive).
+type cappedReader struct {
+	r           io.Reader
+	left, limit int64
+	over        error
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One byte more tells a state of exactly limit bytes from a
+		// larger one.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			c.over = fmt.Errorf("%w: the archive's state is over %d bytes decompressed", ErrTooLarge, c.limit)
+			return 0, c.over
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // Restored is what a restore answers.
@@ -150,7 +197,7 @@ func (n *Node) RestoreSnapshot(ctx context.Context, r io.Reader) (Restored, erro
 	}
 	// Checked here so that a bad archive is refused by the agent asked,
 	// without a trip to the leader (which checks it again).
-	if err := checkArchive(spool); err != nil {
+	if err := checkArchive(spool, n.cfg.MaxSnapshotBytes); err != nil {
 		return Restored{}, err
 	}
 	return n.restoreRemote(ctx, spool)
@@ -182,13 +229,13 @@ func removeFile(f *os.File) {
 
 // checkArchive reads a whole archive, checking its header, every table
 // and the gzip trailer.
-func checkArchive(r io.Reader) error {
-	_, body, err := openArchive(r)
+func checkArchive(r io.Reader, limit int64) error {
+	_, body, err := openArchive(r, limit)
 	if err != nil {
 		return err
 	}
 	_, err = fsm.CheckSnapshot(body)
-	return err
+	return body.explain(err)
 }
 
 // restoreLocal is the leader's restore: the archive's state is rewritten
@@ -203,7 +250,7 @@ func (n *Node) restoreLocal(archive *os.File) (Restored, error) {
 	if _, err := archive.Seek(0, io.SeekStart); err != nil {
 		return Restored{}, err
 	}
-	hdr, body, err := openArchive(archive)
+	hdr, body, err := openArchive(archive, n.cfg.MaxSnapshotBytes)
 	if err != nil {
 		return Restored{}, err
 	}
@@ -215,7 +262,7 @@ func (n *Node) restoreLocal(archive *os.File) (Restored, error) {
 	at := n.raft.LastIndex() + restoreGap
 	bw := bufio.NewWriterSize(state, 256<<10)
 	if _, err := fsm.Rewrite(body, bw, at); err != nil {
-		return Restored{}, err
+		return Restored{}, body.explain(err)
 	}
 	if err := bw.Flush(); err != nil {
 		return Restored{}, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -33,7 +34,7 @@ func TestCheckArchive(t *testing.T) {
 	}
 	header := `{"format":"custodes-snapshot","version":1,"index":7,"node":"a"}` + "\n"
 	good := gz(t, header+body.String())
-	if err := checkArchive(bytes.NewReader(good)); err != nil {
+	if err := checkArchive(bytes.NewReader(good), DefaultMaxSnapshotBytes); err != nil {
 		t.Fatalf("a good archive: %v", err)
 	}
 	for _, c := range []struct {
@@ -49,10 +50,43 @@ func TestCheckArchive(t *testing.T) {
 		{"not a state", "not a snapshot of this state", gz(t, header+`{"version":2,"tables":{"x":1}}`)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := checkArchive(bytes.NewReader(c.in))
+			err := checkArchive(bytes.NewReader(c.in), DefaultMaxSnapshotBytes)
 			if !errors.Is(err, fsm.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("checkArchive = %v, want ErrInvalid mentioning %q", err, c.want)
 			}
 		})
+	}
+}
+
+// The state in an archive is held to the same limit as the archive, once
+// decompressed: exactly the limit passes, a byte more is ErrTooLarge, and
+// so is a gzip bomb (64 MiB of white space in 64 KiB), refused as soon as
+// the limit is passed rather than after it was all inflated.
+func TestArchiveStateLimit(t *testing.T) {
+	var body bytes.Buffer
+	if err := fsm.New(fsm.DefaultConfig()).Export().Write(&body); err != nil {
+		t.Fatal(err)
+	}
+	plain := `{"format":"custodes-snapshot","version":1,"index":7,"node":"a"}` + "\n" + body.String()
+	good := gz(t, plain)
+	if err := checkArchive(bytes.NewReader(good), int64(len(plain))); err != nil {
+		t.Fatalf("a state of exactly the limit: %v", err)
+	}
+	if err := checkArchive(bytes.NewReader(good), int64(len(plain)-1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("a state a byte over the limit: %v, want ErrTooLarge", err)
+	}
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	_, _ = io.WriteString(zw, `{"format":"custodes-snapshot","version":1,"index":7,"node":"a"}`+"\n"+`{"version":2,"tables":{"catalog":`)
+	spaces := bytes.Repeat([]byte(" "), 1<<20)
+	for range 64 {
+		_, _ = zw.Write(spaces)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := checkArchive(bytes.NewReader(bomb.Bytes()), 1<<20)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "over 1048576 bytes decompressed") {
+		t.Fatalf("a %d-byte bomb: %v, want ErrTooLarge naming the limit", bomb.Len(), err)
 	}
 }

@@ -125,6 +125,11 @@ Feature: The operators' command line
     When I run "custodes files get data/big.bin ${dir}/copy.bin" as "alice" against agent 3
     Then it exits 0
     And the local files "big.bin" and "copy.bin" have the same bytes
+    Given a proxy to agent 2 that stalls after 1048576 bytes of each answer, as "stall"
+    When I run "custodes files get data/big.bin ${dir}/stalled.bin --http ${stall} --idle-timeout 1s" as "alice"
+    Then it exits 1
+    And the error output contains "no data from the agent for 1s: given up (--idle-timeout)"
+    And there is no local file "stalled.bin"
     When I run "custodes files put - notes.txt" as "alice" with the input "hello from stdin"
     Then it exits 0
     When I run "custodes files get notes.txt" as "alice" against agent 2

@@ -47,6 +47,24 @@ Feature: Saving and restoring the whole replicated state
     Then the response status is 400
     And every agent finds 1 instance of "web"
 
+  @fresh
+  Scenario: An archive over the agents' snapshot limit is refused, compressed or not
+    Given a fresh cluster of 3 agents with a snapshot limit in bytes of 65536
+    And I register "web" at "10.0.0.1:80"
+    When I restore an archive of 50000000 bytes of white space once decompressed through a follower
+    Then the response status is 413
+    And the error mentions "the archive's state is over 65536 bytes decompressed"
+    When I restore an archive of 50000000 bytes of white space once decompressed through the leader
+    Then the response status is 413
+    And the error mentions "the archive's state is over 65536 bytes decompressed"
+    When I restore 70000 random bytes as a snapshot through the leader
+    Then the response status is 413
+    And the error mentions "archive over 65536 bytes"
+    When I save a snapshot through a follower as "small"
+    And I restore the snapshot "small" through the leader
+    Then the response status is 200
+    And every agent finds 1 instance of "web"
+
   Scenario: Without a cluster key a follower does not forward a restore: the leader takes it
     Given I register "web" at "10.0.0.1:80"
     And I save a snapshot through a follower as "one"

@@ -360,6 +360,8 @@ func cliSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^I remember the output as "([^"]*)"$`, c.rememberOutput)
 	sc.Step(`^a local file "([^"]*)" of (\d+) random bytes$`, c.localFile)
 	sc.Step(`^the local files "([^"]*)" and "([^"]*)" have the same bytes$`, c.sameBytes)
+	sc.Step(`^there is no local file "([^"]*)"$`, c.noLocalFile)
+	sc.Step(`^a proxy to `+who+` that stalls after (\d+) bytes of each answer, as "([^"]*)"$`, c.stallingProxy)
 	sc.Step(`^I note the leader's node id as "([^"]*)"$`, c.noteLeaderID)
 	sc.Step(`^I note the cluster's CA certificate file as "([^"]*)"$`, c.noteCA)
 }

@@ -260,6 +260,12 @@ func (w *world) limitedCluster(n int, what, value string) error {
 			return fmt.Errorf("say the rate and burst as RATE/BURST, not %q", value)
 		}
 		set = func(c *agent.Config) { c.API.Limits.WriteRate, c.API.Limits.WriteBurst = r, b }
+	case "a snapshot limit in bytes of":
+		b, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return err
+		}
+		set = func(c *agent.Config) { c.Cluster.MaxSnapshotBytes = b }
 	default:
 		return godog.ErrPending
 	}
@@ -267,7 +273,7 @@ func (w *world) limitedCluster(n int, what, value string) error {
 }
 
 func limitsSteps(sc *godog.ScenarioContext, w *world) {
-	sc.Step(`^a fresh cluster of (\d+) agents with (an HTTP read-header timeout of|at most this many watchers each:|at most this many connections each:|a write rate and burst of) (\S+)$`, w.limitedCluster)
+	sc.Step(`^a fresh cluster of (\d+) agents with (an HTTP read-header timeout of|at most this many watchers each:|at most this many connections each:|a write rate and burst of|a snapshot limit in bytes of) (\S+)$`, w.limitedCluster)
 	sc.Step(`^I hold (\d+) half-sent requests open to `+who+`$`, w.holdLoris)
 	sc.Step(`^I open (\d+) half-sent requests to `+who+`, more than it allows$`, w.holdBeyondLimit)
 	sc.Step(`^the half-sent requests are all still open$`, w.lorisOpen)

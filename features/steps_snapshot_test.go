@@ -2,6 +2,7 @@ package features
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -104,9 +105,26 @@ func (w *world) restoreRandom(n int, who string) error {
 	return w.snapshotRequest(http.MethodPut, who, false, b)
 }
 
+// restoreBomb sends an archive whose header is right and whose state is
+// n bytes of white space once decompressed (a few kilobytes compressed).
+func (w *world) restoreBomb(n int, who string) error {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, _ = io.WriteString(zw, `{"format":"custodes-snapshot","version":1,"index":1,"node":"bomb"}`+"\n"+`{"version":2,"tables":{"catalog":`)
+	spaces := bytes.Repeat([]byte(" "), 64<<10)
+	for left := n; left > 0; left -= len(spaces) {
+		_, _ = zw.Write(spaces[:min(left, len(spaces))])
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return w.snapshotRequest(http.MethodPut, who, false, b.Bytes())
+}
+
 func snapshotSteps(sc *godog.ScenarioContext, w *world) {
 	const signed = `( signed with the cluster key)?`
 	sc.Step(`^I save a snapshot through `+who+signed+` as "([^"]*)"$`, w.saveSnapshot)
 	sc.Step(`^I restore the snapshot "([^"]*)"( cut to its first half| with one byte changed)? through `+who+signed+`$`, w.restoreSnapshot)
 	sc.Step(`^I restore (\d+) random bytes as a snapshot through `+who+`$`, w.restoreRandom)
+	sc.Step(`^I restore an archive of (\d+) bytes of white space once decompressed through `+who+`$`, w.restoreBomb)
 }

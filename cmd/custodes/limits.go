@@ -20,4 +20,5 @@ func limitFlags(fs *flag.FlagSet, cfg *agent.Config) {
 	fs.IntVar(&l.MaxWatchers, "max-watchers", l.MaxWatchers, "blocking queries and event streams open at once; more are answered 429 (0: unlimited)")
 	fs.Float64Var(&l.WriteRate, "write-rate", l.WriteRate, "writes per second per client (token, else address) on this agent; more are answered 429 (0: off)")
 	fs.IntVar(&l.WriteBurst, "write-burst", l.WriteBurst, "writes a client may send at once above --write-rate (0: twice the rate)")
+	fs.Int64Var(&cfg.Cluster.MaxSnapshotBytes, "max-snapshot-bytes", cfg.Cluster.MaxSnapshotBytes, "largest snapshot archive a restore takes, compressed and decompressed alike (413 beyond; 0: 16 GiB)")
 }
