@@ -154,6 +154,10 @@ func Start(cfg Config) (*Agent, error) {
 // /admin/leave); its owner should then shut it down.
 func (a *Agent) Left() <-chan struct{} { return a.node.Left() }
 
+// Resync is closed when the agent's state diverged from the cluster's and
+// it must be restarted to resynchronise (cluster/diverge.go).
+func (a *Agent) Resync() <-chan struct{} { return a.node.Resync() }
+
 // Node is the agent's cluster layer.
 func (a *Agent) Node() *cluster.Node { return a.node }
 

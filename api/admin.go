@@ -16,6 +16,9 @@ func (s *Server) alive(c echo.Context) error {
 // ready handles GET /ready: a leader is known and this agent has applied
 // what it knows to be committed.
 func (s *Server) ready(c echo.Context) error {
+	if s.cluster.Diverged() {
+		return c.JSON(http.StatusServiceUnavailable, errorBody{Error: "not ready: " + cluster.ErrDiverged.Error()})
+	}
 	if !s.cluster.Ready() {
 		return c.JSON(http.StatusServiceUnavailable, errorBody{Error: "not ready: no leader known or log not yet applied"})
 	}

@@ -85,7 +85,7 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, cluster.ErrNoLeader), errors.Is(err, cluster.ErrNotLeader),
 		errors.Is(err, cluster.ErrTimeout), errors.Is(err, cluster.ErrShutdown),
-		errors.Is(err, cluster.ErrLeadershipLost), errors.Is(err, ErrForward):
+		errors.Is(err, cluster.ErrLeadershipLost), errors.Is(err, ErrForward), errors.Is(err, cluster.ErrDiverged):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

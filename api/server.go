@@ -31,6 +31,7 @@ type Cluster interface {
 	Leave(ctx context.Context) error
 	Members() []cluster.Member
 	Ready() bool
+	Diverged() bool
 	WaitAllApplied(ctx context.Context, index uint64) error
 }
 

@@ -100,8 +100,10 @@ func (m *membership) refresh(ctx context.Context, servers []raft.Server) {
 				return
 			}
 			h.LastContact, h.AppliedIndex, h.Term = time.Now(), st.AppliedIndex, st.Term
+			// Caught up, and not ahead: a diverged server (diverge.go)
+			// is never promoted.
 			h.Healthy = h.Gossip == gossip.StateAlive && st.Term == term &&
-				h.AppliedIndex+m.n.cfg.MaxTrailingLogs >= leaderApplied
+				h.AppliedIndex+m.n.cfg.MaxTrailingLogs >= leaderApplied && !divergedStatus(h.AppliedIndex, leaderApplied)
 		}(&results[i], mem.HTTP)
 	}
 	wg.Wait()

@@ -68,6 +68,11 @@ type Node struct {
 	leftOnce sync.Once
 	leftCh   chan struct{}
 
+	// diverged is set once this agent found its state is not the
+	// cluster's; resyncCh is closed when it must restart (diverge.go).
+	diverged atomic.Bool
+	resyncCh chan struct{}
+
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
 	wg           sync.WaitGroup
@@ -92,6 +97,7 @@ func New(cfg Config) (*Node, error) {
 		verifyCh:   make(chan chan error, 1024),
 		shutdownCh: make(chan struct{}),
 		leftCh:     make(chan struct{}),
+		resyncCh:   make(chan struct{}),
 		ops:        map[string]LeaderOp{},
 		client: &http.Client{
 			// Each call has its own deadline; this one only backs them up.
@@ -132,10 +138,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.monitorLeadership()
 	go n.verifyLoop()
 	go n.watchLeader()
+	go n.divergenceLoop()
 	for _, g := range []*grouper{n.grouper, n.remote} {
 		if g != nil {
 			n.wg.Add(1)
@@ -147,6 +154,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.HandleLeaderOp(OpHealth, n.healthOp)
 	n.HandleLeaderOp(OpRemovePeer, n.removePeerOp)
+	n.HandleLeaderOp(OpResync, n.resyncOp)
 	if !bootstrapped && cfg.BootstrapExpect > 0 {
 		n.wg.Add(1)
 		go n.bootstrapLoop()
@@ -199,6 +207,9 @@ func (n *Node) startRaft(hlog hclog.Logger) error {
 		return fmt.Errorf("raft store: %w", err)
 	}
 	n.store = store
+	if err := discardIfResync(n.cfg.DataDir, store, n.cfg.Logger); err != nil {
+		return fmt.Errorf("resync: %w", err)
+	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.DataDir, 2, hlog.Named("snapshot"))
 	if err != nil {
 		return fmt.Errorf("snapshot store: %w", err)

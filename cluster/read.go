@@ -81,7 +81,13 @@ func (n *Node) ConsistentRead(ctx context.Context) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.LeaderWait)
 	defer cancel()
 	for {
+		if n.diverged.Load() {
+			return 0, ErrDiverged
+		}
 		index, err := n.readIndexOnce(ctx)
+		if errors.Is(err, ErrDiverged) {
+			return 0, err
+		}
 		if err == nil {
 			if err := n.fsm.WaitForIndex(ctx, index); err != nil {
 				return 0, ErrTimeout
@@ -107,7 +113,14 @@ func (n *Node) readIndexOnce(ctx context.Context) (uint64, error) {
 	if n.IsLeader() {
 		return n.ReadIndex(ctx)
 	}
-	return n.readIndexRemote(ctx)
+	// What this follower applied, read before the leader reads its own:
+	// ahead of the leader's index, this state is not the cluster's.
+	before := n.fsm.AppliedIndex()
+	index, err := n.readIndexRemote(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return index, n.checkReadIndex(before, index)
 }
 
 // await waits for a Raft future, but never past shutdown or timeout: a

@@ -173,7 +173,11 @@ type Restored struct {
 // claims to be: raft.Restore burns one index beyond both the log and the
 // meta's index, and entries appended between reading the last index and
 // the restore taking effect (it aborts those in flight) must not pass it.
-const restoreGap = 1024
+//
+// It is large, a million, so that an agent left holding a restore the
+// cluster did not commit is far ahead of any leader and tells so
+// (diverge.go): a healthy follower is never that far ahead.
+const restoreGap = 1 << 20
 
 // RestoreSnapshot replaces the whole replicated state with an archive's.
 // The archive is spooled to the data directory (at most

@@ -78,6 +78,9 @@ type RaftStatus struct {
 	// LastSnapshotIndex is the index of this agent's newest snapshot.
 	LastSnapshotIndex uint64   `json:"last_snapshot_index"`
 	Servers           []Server `json:"servers"`
+	// Diverged: this agent's state is not the cluster's and it is
+	// resynchronising (cluster/diverge.go).
+	Diverged bool `json:"diverged,omitempty"`
 }
 
 // Status reads the Raft node's state for operators.
@@ -90,6 +93,7 @@ func (n *Node) Status() RaftStatus {
 		AppliedIndex: n.raft.AppliedIndex(),
 		FSMIndex:     n.fsm.AppliedIndex(),
 		Servers:      []Server{},
+		Diverged:     n.diverged.Load(),
 	}
 	stats := n.raft.Stats()
 	st.Term, _ = strconv.ParseUint(stats["term"], 10, 64)
@@ -136,6 +140,9 @@ func (n *Node) healthOp(context.Context, []byte) ([]byte, error) {
 // it trails by at most MaxTrailingLogs entries, so that /ready does not
 // flap under a steady write load.
 func (n *Node) Ready() bool {
+	if n.diverged.Load() {
+		return false
+	}
 	if _, ok := n.Leader(); !ok {
 		return false
 	}

@@ -65,6 +65,28 @@ Feature: Saving and restoring the whole replicated state
     Then the response status is 200
     And every agent finds 1 instance of "web"
 
+  @fresh
+  Scenario: A restore the cluster did not commit is never read back, and the agent holding it resynchronises
+    Given a fresh cluster of 3 agents
+    And I register "before" at "10.0.0.1:80"
+    And I save a snapshot through the leader as "old"
+    And I register "after" at "10.0.0.2:80"
+    # The leader installs the restore, then cannot commit it: no quorum.
+    When I kill every agent but the leader
+    And I restore the snapshot "old" through agent ${survivor}
+    Then the response status is 503
+    # Down while the others elect a leader, it comes back to a later term
+    # holding a state the cluster never had.
+    When I kill agent ${survivor}
+    And I restart the dead agents
+    And I restart the killed agent, not waiting for it to be ready
+    Then the killed agent refuses to read "after", saying its state diverged
+    And the killed agent is not a voter
+    When the killed agent asks to be restarted, and I restart it
+    Then every agent finds 1 instance of "after"
+    And every agent becomes ready
+    And the killed agent is a voter
+
   Scenario: Without a cluster key a follower does not forward a restore: the leader takes it
     Given I register "web" at "10.0.0.1:80"
     And I save a snapshot through a follower as "one"

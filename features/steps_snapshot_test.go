@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/cucumber/godog"
 )
@@ -121,10 +124,51 @@ func (w *world) restoreBomb(n int, who string) error {
 	return w.snapshotRequest(http.MethodPut, who, false, b.Bytes())
 }
 
+// divergedReads polls until the killed agent (restarted) refuses a read
+// of name, saying its state diverged (cluster/diverge.go).
+func (w *world) divergedReads(role, name string) error {
+	i, _ := strconv.Atoi(w.vars[role])
+	return poll(20*time.Second, func() error {
+		resp, err := http.Get(w.c.URL(i-1) + "/service/" + name)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "diverged") {
+			return fmt.Errorf("agent %d answered %d %s, want 503 saying it diverged", i, resp.StatusCode, b)
+		}
+		return nil
+	})
+}
+
+// restartOnResync waits until the killed agent asks to be restarted (as
+// `custodes agent` then exits for its supervisor), and restarts it.
+func (w *world) restartOnResync(role string) error {
+	i, _ := strconv.Atoi(w.vars[role])
+	a := w.c.Agents[i-1]
+	if a == nil {
+		return fmt.Errorf("agent %d is not running", i)
+	}
+	select {
+	case <-a.Resync():
+	case <-time.After(20 * time.Second):
+		return fmt.Errorf("agent %d did not ask to be restarted within 20 s", i)
+	}
+	w.c.Kill(i - 1)
+	return w.c.Restart(i - 1)
+}
+
 func snapshotSteps(sc *godog.ScenarioContext, w *world) {
 	const signed = `( signed with the cluster key)?`
 	sc.Step(`^I save a snapshot through `+who+signed+` as "([^"]*)"$`, w.saveSnapshot)
 	sc.Step(`^I restore the snapshot "([^"]*)"( cut to its first half| with one byte changed)? through `+who+signed+`$`, w.restoreSnapshot)
 	sc.Step(`^I restore (\d+) random bytes as a snapshot through `+who+`$`, w.restoreRandom)
+	sc.Step(`^I restart the (killed) agent, not waiting for it to be ready$`, func(role string) error {
+		i, _ := strconv.Atoi(w.vars[role])
+		return w.c.Restart(i - 1)
+	})
+	sc.Step(`^the (killed) agent refuses to read "([^"]*)", saying its state diverged$`, w.divergedReads)
+	sc.Step(`^the (killed) agent asks to be restarted, and I restart it$`, w.restartOnResync)
 	sc.Step(`^I restore an archive of (\d+) bytes of white space once decompressed through `+who+`$`, w.restoreBomb)
 }

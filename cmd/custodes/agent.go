@@ -148,17 +148,27 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("agent started", "node", cfg.Cluster.NodeID, "http", a.HTTPAddr(),
 		"raft", a.Node().RaftAddr(), "gossip", a.Node().GossipAddr())
+	code := 0
 	select {
 	case <-signalled():
 	case <-a.Left():
 		logger.Info("left the cluster", "node", cfg.Cluster.NodeID)
+	case <-a.Resync():
+		// Its state diverged; the next start discards its Raft log and
+		// snapshots. A supervisor (systemd's Restart=always) starts it
+		// again; exitResync tells it apart from a failure.
+		logger.Error("exiting to resynchronise: start this agent again", "node", cfg.Cluster.NodeID, "exit_code", exitResync)
+		code = exitResync
 	}
 	logger.Info("shutting down", "node", cfg.Cluster.NodeID)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_ = a.Shutdown(ctx)
-	return 0
+	return code
 }
+
+// exitResync is the agent's exit code when it stops to resynchronise.
+const exitResync = 3
 
 // signalled is closed on the first SIGINT or SIGTERM.
 func signalled() <-chan struct{} {
