@@ -118,6 +118,7 @@ type clusterCollector struct {
 	sweep LocalSweepStatus
 
 	state, term, commit, applied, last, fsmApplied, snapshot, servers *prometheus.Desc
+	diverged                                                          *prometheus.Desc
 	members, checks                                                   *prometheus.Desc
 	dfsServers, dfsFiles, dfsBytes, dfsUnder, dfsLost, dfsQueue       *prometheus.Desc
 	serverBytes, serverFiles                                          *prometheus.Desc
@@ -138,6 +139,7 @@ func newClusterCollector(c Cluster, sweep LocalSweepStatus) *clusterCollector {
 		fsmApplied:  d("custodes_fsm_applied_index", "Index the state machine has applied."),
 		snapshot:    d("custodes_raft_last_snapshot_index", "Index of this agent's newest snapshot."),
 		servers:     d("custodes_raft_servers", "Servers in the Raft configuration, by suffrage.", "suffrage"),
+		diverged:    d("custodes_raft_diverged", "1 when this agent's state diverged from the cluster's and it is resynchronising (a restore that was not committed)."),
 		members:     d("custodes_gossip_members", "Gossip members this agent knows of, by role and state.", "role", "state"),
 		checks:      d("custodes_checks", "Instances with a health check, by status.", "status"),
 		dfsServers:  d("custodes_dfs_servers", "Registered file servers, whatever their state."),
@@ -158,7 +160,7 @@ func newClusterCollector(c Cluster, sweep LocalSweepStatus) *clusterCollector {
 
 // Describe sends every descriptor.
 func (k *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{k.state, k.term, k.commit, k.applied, k.last, k.fsmApplied, k.snapshot, k.servers,
+	for _, d := range []*prometheus.Desc{k.state, k.term, k.commit, k.applied, k.last, k.fsmApplied, k.snapshot, k.servers, k.diverged,
 		k.members, k.checks, k.dfsServers, k.dfsFiles, k.dfsBytes, k.dfsUnder, k.dfsLost, k.dfsQueue,
 		k.serverBytes, k.serverFiles, k.copied, k.failed, k.sweeps, k.inFlight, k.sweepTook} {
 		ch <- d
@@ -187,6 +189,11 @@ func (k *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(k.last, float64(st.LastIndex))
 	gauge(k.fsmApplied, float64(st.FSMIndex))
 	gauge(k.snapshot, float64(st.LastSnapshotIndex))
+	diverged := 0.0
+	if st.Diverged {
+		diverged = 1
+	}
+	gauge(k.diverged, diverged)
 	suffrage := map[string]int{}
 	for _, s := range st.Servers {
 		suffrage[s.Suffrage]++

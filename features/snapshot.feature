@@ -81,6 +81,7 @@ Feature: Saving and restoring the whole replicated state
     And I restart the dead agents
     And I restart the killed agent, not waiting for it to be ready
     Then the killed agent refuses to read "after", saying its state diverged
+    And the metric "custodes_raft_diverged" of agent ${killed} is at least 1
     And the killed agent is not a voter
     When the killed agent asks to be restarted, and I restart it
     Then every agent finds 1 instance of "after"
