@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/custodes/custodes/cluster"
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/catalog"
 	"github.com/labstack/echo/v4"
@@ -87,9 +88,13 @@ func (s *Server) applyInstance(c echo.Context, t fsm.MessageType, req any) error
 }
 
 // consistentRead performs the read's consistency step: by default a
-// linearizable read index; with ?stale, none.
+// linearizable read index; with ?stale, none, but never from a state that
+// diverged from the cluster's (stale is old, not wrong).
 func (s *Server) consistentRead(c echo.Context) error {
 	if _, stale := c.QueryParams()["stale"]; stale {
+		if s.cluster.Diverged() {
+			return cluster.ErrDiverged
+		}
 		return nil
 	}
 	_, err := s.cluster.ConsistentRead(c.Request().Context())

@@ -82,6 +82,9 @@ Feature: Saving and restoring the whole replicated state
     And I restart the killed agent, not waiting for it to be ready
     Then the killed agent refuses to read "after", saying its state diverged
     And the metric "custodes_raft_diverged" of agent ${killed} is at least 1
+    When I send "GET" "/service/before?stale" to agent ${killed}
+    Then the response status is 503
+    And the error mentions "diverged"
     And the killed agent is not a voter
     When the killed agent asks to be restarted, and I restart it
     Then every agent finds 1 instance of "after"
