@@ -58,6 +58,15 @@ Feature: The dashboard
     Then the dashboard shows the file server "fs2" dead within 30 seconds
     And the browser console has no errors
 
+  Scenario: Behind a proxy that serves an agent under a path prefix, the page calls the API under it
+    Given a browser shows the dashboard of the leader through a proxy that serves it under "/custodes"
+    Then the dashboard shows 3 agents and names the leader
+    And the dashboard's event stream is live
+    When I register "behind-proxy" at "10.0.0.9:80"
+    Then the dashboard shows the service "behind-proxy" within 2 seconds
+    And the proxy got no request outside its prefix
+    And the browser console has no errors
+
   @fresh
   Scenario: In a browser under ACLs the page asks for a token and shows the cluster once it is typed
     Given a fresh cluster of 3 agents with ACL default "deny" and an initial management token

@@ -3,7 +3,12 @@ package features
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -20,6 +25,8 @@ import (
 type dashboardWorld struct {
 	w       *world
 	browser *uitest.Browser
+	// outside counts the requests a prefix proxy got outside its prefix.
+	outside atomic.Int64
 }
 
 // The page's waits: long enough for a loaded machine to start a cluster's
@@ -50,14 +57,42 @@ func (d *dashboardWorld) filesServed() error {
 // openBrowser starts Chromium and opens the dashboard of agent who, or
 // skips the scenario (saying why) where there is no Chromium.
 func (d *dashboardWorld) openBrowser(ctx context.Context, who string) error {
+	i, err := d.w.agent(who)
+	if err != nil {
+		return err
+	}
+	return d.open(ctx, d.w.c.URL(i)+"/ui/")
+}
+
+// openBehindProxy serves agent who under prefix through a reverse proxy,
+// as one in front of an agent would, and opens the page there. The proxy
+// answers 404 outside its prefix and counts such requests.
+func (d *dashboardWorld) openBehindProxy(ctx context.Context, who, prefix string) error {
+	i, err := d.w.agent(who)
+	if err != nil {
+		return err
+	}
+	target, err := url.Parse(d.w.c.URL(i))
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/", http.StripPrefix(prefix, httputil.NewSingleHostReverseProxy(target)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		d.outside.Add(1)
+		http.NotFound(w, r)
+	})
+	proxy := httptest.NewServer(mux)
+	// The page's event stream stays open: cut it, or Close waits for it.
+	d.w.cleanup = append(d.w.cleanup, func() { proxy.CloseClientConnections(); proxy.Close() })
+	return d.open(ctx, proxy.URL+prefix+"/ui/")
+}
+
+func (d *dashboardWorld) open(ctx context.Context, page string) error {
 	exe, err := uitest.Chromium()
 	if err != nil {
 		godog.Logf(ctx, "skipping the browser scenario: %v", err)
 		return fmt.Errorf("%w: %v", godog.ErrSkip, err)
-	}
-	i, err := d.w.agent(who)
-	if err != nil {
-		return err
 	}
 	b, err := uitest.Start(exe)
 	if err != nil {
@@ -65,7 +100,7 @@ func (d *dashboardWorld) openBrowser(ctx context.Context, who string) error {
 	}
 	d.browser = b
 	d.w.cleanup = append(d.w.cleanup, b.Close)
-	return b.Open(d.w.c.URL(i) + "/ui/")
+	return b.Open(page)
 }
 
 // until waits for c on the page; a scenario without a browser has been
@@ -127,6 +162,13 @@ func dashboardSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^the page is the dashboard$`, d.isTheDashboard)
 	sc.Step(`^every file the page references is served with its type and the security headers$`, d.filesServed)
 	sc.Step(`^a browser shows the dashboard of `+who+`$`, d.openBrowser)
+	sc.Step(`^a browser shows the dashboard of `+who+` through a proxy that serves it under "(/[a-z-]+)"$`, d.openBehindProxy)
+	sc.Step(`^the proxy got no request outside its prefix$`, func() error {
+		if n := d.outside.Load(); n > 0 {
+			return fmt.Errorf("the page made %d requests outside the prefix", n)
+		}
+		return nil
+	})
 	sc.Step(`^the dashboard shows (\d+) agents and names the leader$`, d.agentsAndLeader)
 	sc.Step(`^the dashboard shows (\d+) file servers? on the ring$`, func(n int) error {
 		return d.until(uitest.ShowsFileServers(n), dashboardLoad)

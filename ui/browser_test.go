@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,6 +122,44 @@ func TestDashboardInChromium(t *testing.T) {
 	must(t, b.Until(uitest.ShowsEvent("file-server"), 5*time.Second))
 
 	shot(t, b)
+	if p := b.Problems(nil); len(p) > 0 {
+		t.Errorf("the browser console has errors:\n%s", joinLines(p))
+	}
+}
+
+// Behind a proxy that serves an agent under a path prefix, the page calls
+// the API under the same prefix: it shows the cluster and follows the
+// event stream. The proxy answers nothing outside its prefix, so a call
+// to an absolute path fails (and shows in the console).
+func TestDashboardBehindAPathPrefix(t *testing.T) {
+	b := browser(t)
+	c, err := agenttest.Start(3, agenttest.Options{})
+	must(t, err)
+	defer c.Shutdown()
+	l, err := c.WaitForLeader(10 * time.Second)
+	must(t, err)
+	target, err := url.Parse(c.URL(l))
+	must(t, err)
+	var outside atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/custodes/", http.StripPrefix("/custodes", httputil.NewSingleHostReverseProxy(target)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		outside.Add(1)
+		http.NotFound(w, r)
+	})
+	proxy := httptest.NewServer(mux)
+	// The page's event stream stays open: cut it, or Close waits for it.
+	defer proxy.Close()
+	defer proxy.CloseClientConnections()
+
+	must(t, b.Open(proxy.URL+"/custodes/ui/"))
+	must(t, b.Until(uitest.ShowsAgents(3), 15*time.Second))
+	must(t, b.Until(uitest.StreamLive(), 10*time.Second))
+	register(t, c, l, "", "behind-proxy", "127.0.0.1:8080")
+	must(t, b.Until(uitest.ShowsService("behind-proxy"), 5*time.Second))
+	if n := outside.Load(); n > 0 {
+		t.Errorf("the page made %d requests outside the prefix", n)
+	}
 	if p := b.Problems(nil); len(p) > 0 {
 		t.Errorf("the browser console has errors:\n%s", joinLines(p))
 	}

@@ -48,7 +48,7 @@ func TestEventStreamParsesAndResumes(t *testing.T) {
 	  ];
 	  const urls = [];
 	  window.fetch = async (url, opts) => {
-	    urls.push(String(url) + ' ' + (opts.headers.Authorization || '-'));
+	    urls.push(String(url).replace(location.origin, '') + ' ' + (opts.headers.Authorization || '-'));
 	    const a = answers.shift();
 	    if (a === undefined) return new Promise(() => {});
 	    if (a === 401) return new Response('{"error":"unauthorized: nope"}', { status: 401 });

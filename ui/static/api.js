@@ -35,6 +35,13 @@ export function clearToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
+// apiURL resolves an API path against the page's own address: the page
+// lives at <base>/ui/, the API at <base>/, so that behind a proxy that
+// serves the agent under a path prefix the calls keep the prefix.
+export function apiURL(path) {
+  return new URL('..' + path, document.baseURI).toString();
+}
+
 // headers are every request's: the token when there is one.
 export function headers(extra) {
   const h = Object.assign({}, extra || {});
@@ -58,7 +65,7 @@ async function body(resp) {
 // reach.
 export async function getJSON(path, opts) {
   const o = opts || {};
-  const resp = await fetch(path, {
+  const resp = await fetch(apiURL(path), {
     headers: headers({ Accept: 'application/json' }),
     cache: 'no-store',
     credentials: 'omit',

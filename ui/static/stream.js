@@ -3,7 +3,7 @@
 // events are parsed here; after a drop the stream resumes with ?index= at
 // the last event id seen.
 
-import { headers } from './api.js';
+import { apiURL, headers } from './api.js';
 
 const MIN_BACKOFF = 250;
 const MAX_BACKOFF = 5000;
@@ -45,7 +45,7 @@ export class EventStream {
       this.ctl = ctl;
       this.h.onState(this.last === null ? 'connecting' : 'reconnecting');
       try {
-        const url = '/events' + (this.last === null ? '' : '?index=' + encodeURIComponent(this.last));
+        const url = apiURL('/events' + (this.last === null ? '' : '?index=' + encodeURIComponent(this.last)));
         const resp = await fetch(url, {
           headers: headers({ Accept: 'text/event-stream' }),
           cache: 'no-store',
