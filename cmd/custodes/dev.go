@@ -239,10 +239,52 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "\nThe CLI (custodes help lists its commands):\n  export %s\n  custodes raft; custodes members; custodes services; custodes dfs\n", cliEnv)
 	fmt.Fprintf(stdout, "\nThe dashboard: %s/ui/ (it asks for the management token above)\n", first)
 	fmt.Fprintf(stdout, "\nCtrl-C stops the cluster.\n")
-	<-signalled()
+	superviseDev(agents, signalled(), stderr)
 	fmt.Fprintln(stdout, "custodes dev: stopping")
 	stopAll()
 	return 0
+}
+
+// superviseDev waits for stop, meanwhile starting again any agent that
+// asks to be restarted to resynchronise (cluster/diverge.go), as systemd
+// does for `custodes agent`. It replaces the agents it restarts in place.
+func superviseDev(agents []*agent.Agent, stop <-chan struct{}, stderr io.Writer) {
+	resync := make(chan int)
+	watch := func(i int) {
+		a := agents[i]
+		go func() {
+			select {
+			case <-a.Resync():
+				select {
+				case resync <- i:
+				case <-stop:
+				}
+			case <-stop:
+			}
+		}()
+	}
+	for i := range agents {
+		watch(i)
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		case i := <-resync:
+			cfg := agents[i].Config()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			_ = agents[i].Shutdown(ctx)
+			cancel()
+			a, err := agent.Start(cfg)
+			if err != nil {
+				fmt.Fprintf(stderr, "custodes dev: restarting %s to resynchronise: %v\n", cfg.Cluster.NodeID, err)
+				continue
+			}
+			agents[i] = a
+			fmt.Fprintf(stderr, "custodes dev: restarted %s to resynchronise it from the leader\n", cfg.Cluster.NodeID)
+			watch(i)
+		}
+	}
 }
 
 // devCerts makes a CA in dir and returns a function that issues each
