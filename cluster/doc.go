@@ -16,5 +16,7 @@
 // group.go (the one batcher), status.go (leader, status, health, ready),
 // read.go (read index), leader.go, membership.go, reconcile.go, leave.go,
 // gossip.go, tls.go (Raft over TLS, https to peers, the internal routes'
-// certificate check), bootstrap and logging.
+// certificate check), snapshot.go (operators' save and restore),
+// diverge.go (an agent left holding a restore the cluster did not commit
+// finds out, is demoted and restarts empty), bootstrap and logging.
 package cluster
