@@ -129,17 +129,36 @@ func (d *Directory) forgetCommitted(f *fsm.FSM) {
 	}
 }
 
-// liveServers are the registered servers in state alive that gossip also
-// reports alive.
+// liveServers are the servers a new file may be placed on (placeable).
 func (d *Directory) liveServers() []fileservers.Server {
-	alive := d.gossipAlive()
-	var out []fileservers.Server
-	for _, s := range d.cluster.FSM().Servers() {
-		if s.State == fileservers.StateAlive && alive[s.ID] {
-			out = append(out, s)
+	return placeable(d.cluster.FSM().Servers(), d.gossipAlive())
+}
+
+// placeable returns the servers in state alive that gossip also reports
+// alive; when gossip reports none of them alive, the servers in state
+// alive. Gossip's view is a hint: a loaded leader's memberlist can miss
+// every probe for a second and call every file server dead, while the
+// index's state is the sweep's verdict, confirmed by its own probes.
+// With none placeable the write would be refused outright; placed on
+// doubted servers, it keeps the copies that succeed (one to a server
+// that is in fact gone fails alone, within the dial timeout). While some
+// servers are beyond doubt only they are used, so a server gossip has
+// just seen die slows no write down.
+func placeable(servers []fileservers.Server, gossipAlive map[string]bool) []fileservers.Server {
+	var sure, alive []fileservers.Server
+	for _, s := range servers {
+		if s.State != fileservers.StateAlive {
+			continue
+		}
+		alive = append(alive, s)
+		if gossipAlive[s.ID] {
+			sure = append(sure, s)
 		}
 	}
-	return out
+	if len(sure) == 0 {
+		return alive
+	}
+	return sure
 }
 
 // gossipAlive is the set of file servers gossip reports alive.

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/custodes/custodes/fsm/fileservers"
 )
 
 func TestPlace(t *testing.T) {
@@ -76,5 +78,38 @@ func TestSuccessor(t *testing.T) {
 	}
 	if got := Successor([]string{"a"}, "a"); got != "" {
 		t.Errorf("alone: %q", got)
+	}
+}
+
+func TestPlaceable(t *testing.T) {
+	servers := []fileservers.Server{
+		{ID: "a", State: fileservers.StateAlive}, {ID: "b", State: fileservers.StateAlive},
+		{ID: "c", State: fileservers.StateDead}, {ID: "d", State: fileservers.StateDraining},
+	}
+	ids := func(ss []fileservers.Server) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name   string
+		gossip map[string]bool
+		want   []string
+	}{
+		{"alive in both", map[string]bool{"a": true, "b": true, "c": true, "d": true}, []string{"a", "b"}},
+		{"gossip doubts one: the other alone", map[string]bool{"b": true}, []string{"b"}},
+		{"gossip doubts every one: the index's alive ones", map[string]bool{"c": true, "d": true}, []string{"a", "b"}},
+		{"gossip knows none", nil, []string{"a", "b"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ids(placeable(servers, tt.gossip)); !slices.Equal(got, tt.want) {
+				t.Fatalf("placeable = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if got := placeable([]fileservers.Server{{ID: "c", State: fileservers.StateDead}}, nil); len(got) != 0 {
+		t.Fatalf("a dead server is placeable: %v", got)
 	}
 }

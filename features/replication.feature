@@ -60,3 +60,23 @@ Feature: Files are copied again when a file server dies or leaves
       """
       {"servers": [{"id": "fs1", "state": "alive"}], "lost": 0}
       """
+
+  @fresh
+  Scenario: When gossip loses every file server while they still answer, nothing is marked dead and writes go on
+    Gossip is a hint: the sweep confirms a death with its own probes, and
+    a write is placed on the servers the index holds alive when gossip
+    calls none of them alive (a loaded leader's gossip can, for a moment).
+    Given a fresh file system of 3 agents and 3 file servers sweeping every 300ms with users "alice", "bob" and "carol"
+    And "alice" has written 3 files
+    When every file server's gossip falls silent while it serves
+    Then within 20 seconds gossip on the leader reports no file server alive
+    When "alice" writes 30000 random bytes as "despite-gossip" to a follower
+    Then the response status is 201
+    When "alice" reads "despite-gossip" from the leader
+    Then the response status is 200
+    And the body is the bytes written as "despite-gossip"
+    When I send "GET" "/admin/dfs" to the leader as "root"
+    Then the response contains:
+      """
+      {"servers": [{"id": "fs1", "state": "alive", "gossip": "dead"}, {"id": "fs2", "state": "alive"}, {"id": "fs3", "state": "alive"}], "lost": 0}
+      """

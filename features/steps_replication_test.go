@@ -10,6 +10,7 @@ import (
 	"github.com/cucumber/godog"
 	"github.com/custodes/custodes/agent"
 	"github.com/custodes/custodes/agent/agenttest"
+	"github.com/custodes/custodes/cluster/gossip"
 	"github.com/custodes/custodes/fsm"
 	"github.com/custodes/custodes/fsm/fileservers"
 )
@@ -169,7 +170,36 @@ func replicationSteps(sc *godog.ScenarioContext, d *dfsWorld) {
 	sc.Step(`^within (\d+) seconds the administrator's view counts (\d+) lost files?$`, d.lostCount)
 	sc.Step(`^within (\d+) seconds the file server "([^"]*)" is "([^"]*)" and no file lists it$`, d.serverEnds)
 	sc.Step(`^the file server "([^"]*)" is marked dead while it runs$`, d.markDead)
+	sc.Step(`^every file server's gossip falls silent while it serves$`, d.silenceGossip)
+	sc.Step(`^within (\d+) seconds gossip on the leader reports no file server alive$`, d.noGossipAlive)
 	sc.Step(`^within (\d+) seconds the file server "([^"]*)" is "([^"]*)"$`, d.serverIs)
+}
+
+// silenceGossip stops every file server's gossip; they go on serving.
+func (d *dfsWorld) silenceGossip() error {
+	for i := range d.w.c.FileServers() {
+		if err := d.w.c.SilenceFileServerGossip(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noGossipAlive waits until the leader's gossip reports no file server
+// alive.
+func (d *dfsWorld) noGossipAlive(seconds int) error {
+	return poll(time.Duration(seconds)*time.Second, func() error {
+		l, err := d.w.c.WaitForLeader(10 * time.Second)
+		if err != nil {
+			return err
+		}
+		for _, m := range d.w.c.Agents[l].Node().Members() {
+			if m.Role == gossip.RoleFile && m.State == gossip.StateAlive {
+				return fmt.Errorf("gossip still reports %s alive", m.Name)
+			}
+		}
+		return nil
+	})
 }
 
 // markDead commits a running file server dead through the leader, as the

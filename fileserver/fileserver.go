@@ -264,6 +264,12 @@ func (s *Server) Stop() error {
 	return err
 }
 
+// SilenceGossip stops this server's gossip, without a leave message,
+// while it goes on serving: the agents' gossip sees it die though it
+// answers, as in a partition of the gossip port alone. For tests and
+// drills; Stop and Kill still stop the rest.
+func (s *Server) SilenceGossip() error { return s.pool.Shutdown() }
+
 // Kill stops at once, as a crash would: the listener and its connections
 // close and gossip stops without a leave message, so the others see this
 // server die.

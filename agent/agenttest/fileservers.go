@@ -79,6 +79,14 @@ func (c *Cluster) KillFileServer(i int) {
 	}
 }
 
+// SilenceFileServerGossip stops file server i's gossip while it serves.
+func (c *Cluster) SilenceFileServerGossip(i int) error {
+	if s := c.fileServers[i]; s != nil {
+		return s.SilenceGossip()
+	}
+	return errors.New("file server is not running")
+}
+
 // StopFileServer stops file server i gracefully (it leaves gossip).
 func (c *Cluster) StopFileServer(i int) {
 	if s := c.fileServers[i]; s != nil {
