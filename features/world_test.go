@@ -164,6 +164,10 @@ func (w *world) expand(s string) (string, error) {
 	return out, nil
 }
 
+// leaderWait bounds a step's wait for a leader every agent agrees on: an
+// election takes a second, but a starved machine can take many.
+const leaderWait = 30 * time.Second
+
 // who matches an agent reference in a step.
 const who = `(the leader|a follower|the other follower|agent (?:\d+|\$\{[a-z.]+\}))`
 
@@ -179,9 +183,9 @@ func (w *world) agent(name string) (int, error) {
 	}
 	switch name {
 	case "the leader":
-		return w.c.WaitForLeader(20 * time.Second)
+		return w.c.WaitForLeader(leaderWait)
 	case "a follower", "the other follower":
-		if _, err := w.c.WaitForLeader(20 * time.Second); err != nil {
+		if _, err := w.c.WaitForLeader(leaderWait); err != nil {
 			return -1, err
 		}
 		f := w.c.Followers()

@@ -216,7 +216,11 @@ func (c *Cluster) WaitForLeader(timeout time.Duration) (int, error) {
 		if l < 0 {
 			return false
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		// A second, not less: on a starved machine (race detector, two
+		// cores shared with other suites) the heartbeat round a read index
+		// needs can take several hundred milliseconds, and a shorter
+		// bound reads as "no leader" for as long as the load lasts.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_, err := c.Agents[l].Node().ReadIndex(ctx)
 		return err == nil
