@@ -54,11 +54,7 @@ func newNetCluster(t *testing.T, n int) *netCluster {
 		t.Skip("network namespace tests skipped: " + why)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "custodes")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/custodes")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v: %s", err, out)
-	}
+	bin := custodesBinary(t)
 	c := &netCluster{t: t, prefix: fmt.Sprintf("cst%d", os.Getpid()%100000), bin: bin, dir: dir, n: n, procs: map[int]*exec.Cmd{}}
 	t.Cleanup(c.cleanup)
 	sw := c.prefix + "-sw"

@@ -182,9 +182,7 @@ func newProvisionRig(t *testing.T) *provisionRig {
 	// The host's side of `vagrant up`: make build, then the secrets the
 	// Vagrantfile generates once.
 	bin := filepath.Join(r.src, "bin", "custodes")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/custodes").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v: %s", err, out)
-	}
+	custodesBinaryAt(t, bin)
 	key, err := exec.Command(bin, "keygen").Output()
 	if err != nil {
 		t.Fatalf("custodes keygen: %v", err)

@@ -33,10 +33,7 @@ func TestChaosScriptsKillAndRestartTheLeader(t *testing.T) {
 		t.Skip("scripts need curl")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "custodes")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/custodes").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v %s", err, out)
-	}
+	bin := custodesBinary(t)
 	// Below the ephemeral range (32768+), where other tests' :0 ports land.
 	base := 20000 + (os.Getpid()%48)*250
 	env := []string{"CUSTODES_BIN=" + bin, fmt.Sprintf("BASE_PORT=%d", base)}

@@ -16,10 +16,7 @@ import (
 // data dir: it rejoins as itself.
 func TestSIGTERMStopsCleanlyAndRestartRejoins(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "custodes")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/custodes").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v %s", err, out)
-	}
+	bin := custodesBinary(t)
 	// Below the ephemeral range (32768+), where other tests' :0 ports land.
 	base := 10000 + (os.Getpid()%40)*250
 	args := func(i int) []string {

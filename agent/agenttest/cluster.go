@@ -94,7 +94,7 @@ func Start(n int, opts Options) (*Cluster, error) {
 		c.Agents[i] = a
 		c.cfgs[i] = a.Config()
 	}
-	if _, err := c.WaitForLeader(10 * time.Second); err != nil {
+	if _, err := c.WaitForLeader(30 * time.Second); err != nil {
 		c.Shutdown()
 		return nil, err
 	}

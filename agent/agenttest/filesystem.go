@@ -57,7 +57,7 @@ func (c *Cluster) MakeUsers(users []string) (map[string]string, error) {
 	// post calls the leader of the moment and returns the status with the
 	// decoded answer.
 	post := func(path, token string, body any) (int, map[string]any, error) {
-		l, err := c.WaitForLeader(20 * time.Second)
+		l, err := c.WaitForLeader(30 * time.Second)
 		if err != nil {
 			return 0, nil, err
 		}
