@@ -17,42 +17,11 @@ import (
 // away while it ran) leaves that agent with a state the cluster never
 // had. Once the others elect a leader, it must not answer reads from it.
 func TestARestoreThatDidNotCommitIsNotReadBack(t *testing.T) {
-	c, err := agenttest.Start(3, agenttest.Options{})
+	c, l, err := agenttest.StartDiverged()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Shutdown()
-	l, err := c.WaitForLeader(20 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	post := func(i int, body string) int {
-		resp, err := http.Post(c.URL(i)+"/register", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if s := post(l, `{"name":"before","address":"10.0.0.1:80"}`); s != http.StatusCreated {
-		t.Fatalf("register: %d", s)
-	}
-	resp, err := http.Get(c.URL(l) + "/admin/snapshot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	archive, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("save: %d", resp.StatusCode)
-	}
-	if s := post(l, `{"name":"after","address":"10.0.0.2:80"}`); s != http.StatusCreated {
-		t.Fatalf("register: %d", s)
-	}
-	l, err = c.Diverge(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var followers []int
 	for i := range 3 {
 		if i != l {

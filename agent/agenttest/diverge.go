@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -53,4 +54,56 @@ func (c *Cluster) Diverge(archive []byte) (int, error) {
 		return -1, err
 	}
 	return l, c.Restart(l)
+}
+
+// StartDiverged starts 3 agents, registers "before", saves a snapshot,
+// registers "after", and makes the leader diverge with that snapshot
+// (Diverge). It returns the cluster and the diverged agent's index: the
+// others serve "after", the diverged one holds a state without it.
+func StartDiverged() (*Cluster, int, error) {
+	c, err := Start(3, Options{})
+	if err != nil {
+		return nil, -1, err
+	}
+	d, err := c.divergeAfterTwoRegistrations()
+	if err != nil {
+		c.Shutdown()
+		return nil, -1, err
+	}
+	return c, d, nil
+}
+
+func (c *Cluster) divergeAfterTwoRegistrations() (int, error) {
+	l, err := c.WaitForLeader(30 * time.Second)
+	if err != nil {
+		return -1, err
+	}
+	call := func(method, path, body string) ([]byte, error) {
+		req, err := http.NewRequest(method, c.URL(l)+path, strings.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode/100 != 2 {
+			err = fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return b, err
+	}
+	if _, err := call(http.MethodPost, "/register", `{"name":"before","address":"10.0.0.1:80"}`); err != nil {
+		return -1, err
+	}
+	archive, err := call(http.MethodGet, "/admin/snapshot", "")
+	if err != nil {
+		return -1, err
+	}
+	if _, err := call(http.MethodPost, "/register", `{"name":"after","address":"10.0.0.2:80"}`); err != nil {
+		return -1, err
+	}
+	return c.Diverge(archive)
 }
