@@ -20,6 +20,18 @@ import (
 	"github.com/google/uuid"
 )
 
+// benchFiles is how many files the benchmarks that load an index use:
+// 1,000,000, CUSTODES_BENCH_FILES to change, 10,000 with -short.
+func benchFiles() int {
+	if testing.Short() {
+		return 10_000
+	}
+	if v, err := strconv.Atoi(os.Getenv("CUSTODES_BENCH_FILES")); err == nil && v > 0 {
+		return v
+	}
+	return 1_000_000
+}
+
 // BenchmarkCatchUpBySnapshot loads an index of files into a 3-agent
 // cluster (1,000,000 by default, CUSTODES_BENCH_FILES to change, 10,000
 // with -short), lets the leader snapshot it, then adds a fresh agent and
@@ -28,13 +40,7 @@ import (
 //
 //	go test -run '^$' -bench CatchUpBySnapshot -benchtime 1x -timeout 30m ./agent
 func BenchmarkCatchUpBySnapshot(b *testing.B) {
-	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("CUSTODES_BENCH_FILES")); err == nil && v > 0 {
-		n = v
-	}
-	if testing.Short() {
-		n = 10_000
-	}
+	n := benchFiles()
 	for range b.N {
 		c, err := agenttest.Start(3, agenttest.Options{Configure: func(i int, cfg *agent.Config) {
 			cfg.Cluster.SnapshotThreshold = 1024

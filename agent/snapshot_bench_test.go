@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -25,13 +24,7 @@ import (
 //
 //	go test -run '^$' -bench SnapshotSaveRestore -benchtime 1x -timeout 30m ./agent
 func BenchmarkSnapshotSaveRestore(b *testing.B) {
-	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("CUSTODES_BENCH_FILES")); err == nil && v > 0 {
-		n = v
-	}
-	if testing.Short() {
-		n = 10_000
-	}
+	n := benchFiles()
 	for range b.N {
 		c, err := agenttest.Start(3, agenttest.Options{Configure: func(i int, cfg *agent.Config) {
 			// As BenchmarkCatchUpBySnapshot: a leader busy with a

@@ -182,19 +182,12 @@ type raftSink struct {
 	shutdown <-chan struct{}
 }
 
-// wait waits for f, or for shutdown.
+// wait waits for f, or for shutdown (f's own timeout bounds it).
 func (s raftSink) wait(f raft.Future) error {
 	if s.shutdown == nil {
 		return f.Error()
 	}
-	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
-	select {
-	case err := <-done:
-		return err
-	case <-s.shutdown:
-		return ErrShutdown
-	}
+	return awaitFuture(f, s.shutdown, 0)
 }
 
 func (s raftSink) send(cmds [][]byte) func() []applyResult {

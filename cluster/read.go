@@ -127,19 +127,30 @@ func (n *Node) readIndexOnce(ctx context.Context) (uint64, error) {
 // request Raft had queued when it shut down is never answered, and waiting
 // on it would hang the agent's own shutdown.
 func (n *Node) await(f raft.Future, timeout time.Duration) error {
+	if err := awaitFuture(f, n.shutdownCh, timeout); err != nil {
+		return raftError(err) // our own sentinels pass through
+	}
+	return nil
+}
+
+// awaitFuture waits for f's answer, but never past shutdown (ErrShutdown)
+// or timeout (ErrTimeout; 0: none). Raft's own errors come back as they
+// are.
+func awaitFuture(f raft.Future, shutdown <-chan struct{}, timeout time.Duration) error {
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case err := <-done:
-		if err != nil {
-			return raftError(err)
-		}
-		return nil
-	case <-n.shutdownCh:
+		return err
+	case <-shutdown:
 		return ErrShutdown
-	case <-t.C:
+	case <-expired:
 		return ErrTimeout
 	}
 }

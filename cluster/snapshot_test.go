@@ -60,7 +60,7 @@ func TestCheckArchive(t *testing.T) {
 
 // The state in an archive is held to the same limit as the archive, once
 // decompressed: exactly the limit passes, a byte more is ErrTooLarge, and
-// so is a gzip bomb (64 MiB of white space in 64 KiB), refused as soon as
+// so is a gzip bomb (64 MiB of white space in under 128 KiB), refused as soon as
 // the limit is passed rather than after it was all inflated.
 func TestArchiveStateLimit(t *testing.T) {
 	var body bytes.Buffer
@@ -84,6 +84,9 @@ func TestArchiveStateLimit(t *testing.T) {
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if bomb.Len() >= 128<<10 {
+		t.Fatalf("the bomb is %d bytes compressed: not a bomb", bomb.Len())
 	}
 	err := checkArchive(bytes.NewReader(bomb.Bytes()), 1<<20)
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "over 1048576 bytes decompressed") {

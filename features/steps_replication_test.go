@@ -120,34 +120,28 @@ func (d *dfsWorld) ringReformed() error {
 
 // drain asks the leader to drain the file server, as root.
 func (d *dfsWorld) drain(id string) error {
-	// As a client should: a 503 (no leader, or leadership lost with the
-	// outcome unknown) is sent again; a retry refused because the server
-	// is no longer alive finds the first attempt applied.
-	for try := 0; ; try++ {
-		l, err := d.w.c.WaitForLeader(leaderWait)
-		if err != nil {
-			return err
-		}
+	// As a client should (Resend): a 503 is sent again; a retry refused
+	// because the server is no longer alive finds the first attempt
+	// applied when the index says so.
+	status, retried, err := d.w.c.Resend(5, func(l int) (int, error) {
 		r, err := d.send(l, "root", http.MethodPost, "/admin/dfs/drain", []byte(`{"server":"`+id+`"}`), http.Header{"Content-Type": {"application/json"}})
-		if err != nil {
-			return err
-		}
 		d.w.last = r
-		if r.status == http.StatusServiceUnavailable && try < 4 {
-			continue
-		}
-		if r.status == http.StatusConflict && try > 0 {
-			if f, err := d.leaderFSM(); err == nil {
-				if s, ok := f.Server(id); ok && (s.State == fileservers.StateDraining || s.State == fileservers.StateLeft) {
-					return nil
-				}
+		return r.status, err
+	})
+	if err != nil {
+		return err
+	}
+	if status == http.StatusConflict && retried {
+		if f, err := d.leaderFSM(); err == nil {
+			if s, ok := f.Server(id); ok && (s.State == fileservers.StateDraining || s.State == fileservers.StateLeft) {
+				return nil
 			}
 		}
-		if r.status != http.StatusOK {
-			return fmt.Errorf("drain %s: %d %s", id, r.status, r.body)
-		}
-		return nil
 	}
+	if status != http.StatusOK {
+		return fmt.Errorf("drain %s: %d %s", id, status, d.w.last.body)
+	}
+	return nil
 }
 
 // serverEnds waits until the file server is in state and no file lists it.

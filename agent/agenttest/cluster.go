@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -350,4 +351,23 @@ func (c *Cluster) LeaderURL(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return c.URL(l)
+}
+
+// Resend makes a write as a client on a loaded machine should: it calls
+// send with the leader of the moment and, while the answer is 503 (no
+// leader, or leadership lost so that the outcome is unknown), waits for a
+// leader and sends again, at most tries times in all. It returns the last
+// status and whether that answer came from a retry (then a conflict may
+// mean the first attempt was applied: the caller checks).
+func (c *Cluster) Resend(tries int, send func(leader int) (int, error)) (status int, retried bool, err error) {
+	for try := 0; ; try++ {
+		l, err := c.WaitForLeader(30 * time.Second)
+		if err != nil {
+			return status, try > 0, err
+		}
+		status, err = send(l)
+		if err != nil || status != http.StatusServiceUnavailable || try+1 >= tries {
+			return status, try > 0, err
+		}
+	}
 }

@@ -243,31 +243,24 @@ func (f *fsys) writeFiles(t *testing.T, n int, seed uint64) map[string]*content 
 	return out
 }
 
-// writeOne writes c through agent i as a client should: a 503 (no
-// leader, or leadership lost so that the outcome is unknown, which a
-// loaded machine provokes now and then) is sent again once a leader is
-// known, up to five times; a 409 after such a retry means the first one
-// committed, which the reads that follow check byte for byte.
+// writeOne writes c through agent i as a client should (Resend: a 503
+// is sent again once a leader is known, five tries in all); a 409 after
+// such a retry means the first one committed, which the reads that
+// follow check byte for byte.
 func (f *fsys) writeOne(i int, c *content) error {
-	retried := false
-	for try := 0; ; try++ {
+	var last answer
+	status, retried, err := f.c.Resend(5, func(int) (int, error) {
 		a, err := f.do(context.Background(), i, "alice", http.MethodPost, "/write?name="+q(c.name), c.bytes, nil)
-		switch {
-		case err == nil && a.status == http.StatusCreated:
-			return nil
-		case err == nil && a.status == http.StatusConflict && retried:
-			return nil
-		case err == nil && a.status == http.StatusServiceUnavailable && try < 5:
-			retried = true
-			if _, err := f.c.WaitForLeader(10 * time.Second); err != nil {
-				return fmt.Errorf("write %s: %s, then %v", c.name, a, err)
-			}
-			continue
-		case err == nil:
-			return fmt.Errorf("write %s: %s", c.name, a)
-		}
-		return err
+		last = a
+		return a.status, err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("write %s: %w", c.name, err)
+	case status == http.StatusCreated, status == http.StatusConflict && retried:
+		return nil
 	}
+	return fmt.Errorf("write %s: %s", c.name, last)
 }
 
 // read reads owner's name through agent i and checks the bytes (and the
