@@ -61,7 +61,7 @@ func (n *Node) Diverged() bool { return n.diverged.Load() }
 // checkReadIndex compares what this follower had applied before asking
 // the leader for a read index with that index.
 func (n *Node) checkReadIndex(before, index uint64) error {
-	if before <= index+divergenceSlack {
+	if !aheadOf(before, index) {
 		return nil
 	}
 	if n.diverged.CompareAndSwap(false, true) {
@@ -166,7 +166,7 @@ func (n *Node) resyncOp(ctx context.Context, arg []byte) ([]byte, error) {
 	if !ok || st.NodeID != req.ID {
 		return nil, fmt.Errorf("%w: %s did not answer a status probe", ErrTimeout, req.ID)
 	}
-	if st.FSMIndex <= leaderApplied+divergenceSlack {
+	if !aheadOf(st.FSMIndex, leaderApplied) {
 		return nil, fmt.Errorf("%w: %s has applied %d, not ahead of the leader's %d: it has not diverged", ErrUnsafe, req.ID, st.FSMIndex, leaderApplied)
 	}
 	if target.Suffrage == raft.Voter {
@@ -178,9 +178,11 @@ func (n *Node) resyncOp(ctx context.Context, arg []byte) ([]byte, error) {
 	return []byte("{}"), nil
 }
 
-// divergedStatus says whether a probed server's state is ahead of the
-// leader's (reconciliation never promotes such a server).
-func divergedStatus(applied, leaderApplied uint64) bool {
+// aheadOf says whether a state at applied is ahead of the leader's, at
+// leaderApplied, by more than a healthy follower's can be: diverged. The
+// one test of it, for the follower's check, the leader's and
+// reconciliation's (which never promotes such a server).
+func aheadOf(applied, leaderApplied uint64) bool {
 	return applied > leaderApplied+divergenceSlack
 }
 

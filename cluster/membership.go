@@ -103,7 +103,7 @@ func (m *membership) refresh(ctx context.Context, servers []raft.Server) {
 			// Caught up, and not ahead: a diverged server (diverge.go)
 			// is never promoted.
 			h.Healthy = h.Gossip == gossip.StateAlive && st.Term == term &&
-				h.AppliedIndex+m.n.cfg.MaxTrailingLogs >= leaderApplied && !divergedStatus(h.AppliedIndex, leaderApplied)
+				h.AppliedIndex+m.n.cfg.MaxTrailingLogs >= leaderApplied && !aheadOf(h.AppliedIndex, leaderApplied)
 		}(&results[i], mem.HTTP)
 	}
 	wg.Wait()

@@ -92,23 +92,23 @@ func (c *Cluster) MakeUsers(users []string) (map[string]string, error) {
 	// again; when a retry finds the object made (conflict), again is how
 	// its token is had instead (a rotation), if there is one.
 	token := func(path, auth string, body any, again func() (int, map[string]any, error)) (string, error) {
-		for try := 0; ; try++ {
-			status, out, err := post(path, auth, body)
-			if err == nil && (status == http.StatusConflict || status == http.StatusForbidden) && try > 0 && again != nil {
-				status, out, err = again()
-			}
-			if err != nil {
-				return "", err
-			}
-			if status == http.StatusServiceUnavailable && try < 4 {
-				continue
-			}
-			tok, ok := out["token"].(string)
-			if status >= 300 || !ok {
-				return "", fmt.Errorf("POST %s: %d %v", path, status, out)
-			}
-			return tok, nil
+		var out map[string]any
+		status, retried, err := c.Resend(5, func(int) (int, error) {
+			s, o, err := post(path, auth, body)
+			out = o
+			return s, err
+		})
+		if err == nil && retried && again != nil && (status == http.StatusConflict || status == http.StatusForbidden) {
+			status, out, err = again()
 		}
+		if err != nil {
+			return "", err
+		}
+		tok, ok := out["token"].(string)
+		if status >= 300 || !ok {
+			return "", fmt.Errorf("POST %s: %d %v", path, status, out)
+		}
+		return tok, nil
 	}
 	// A bootstrap whose outcome was unknown and that applied cannot give
 	// its token again: that case stays an error.
