@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 )
@@ -84,9 +83,6 @@ func (c *cliWorld) noLocalFile(name string) error {
 	}
 	if len(matches) > 0 {
 		return fmt.Errorf("%s exists: %v", name, matches)
-	}
-	if _, err := os.Stat(filepath.Join(d, name)); !os.IsNotExist(err) {
-		return fmt.Errorf("%s: %v", name, err)
 	}
 	return nil
 }
